@@ -18,7 +18,9 @@ def _as_table(name: str, value: Any) -> tuple[tuple[int, ...], ...]:
     try:
         table = tuple(tuple(int(v) for v in row) for row in value)
     except TypeError as err:
-        raise ValueError(f"{name} must be a sequence of per-stage sequences of 0/1 flags, got {value!r}") from err
+        raise ValueError(
+            f"{name} must be a sequence of per-stage sequences of 0/1 flags, got {value!r}"
+        ) from err
     if any(v not in (0, 1) for row in table for v in row):
         raise ValueError(f"{name} must only hold 0/1 flags, got {value!r}")
     return table
@@ -87,7 +89,9 @@ class ResNet3dConfig(PreTrainedConfig):
         self.non_local = _as_table("non_local", self.non_local)
         for name in ("spatial_strides", "temporal_strides", "inflate", "non_local"):
             if len(getattr(self, name)) != num_stages:
-                raise ValueError(f"{name} must have one entry per stage ({num_stages}), got {getattr(self, name)}")
+                raise ValueError(
+                    f"{name} must have one entry per stage ({num_stages}), got {getattr(self, name)}"
+                )
         for name in ("inflate", "non_local"):
             lengths = tuple(len(row) for row in getattr(self, name))
             if lengths != self.stage_blocks:
@@ -169,7 +173,11 @@ class GladConfig(PreTrainedConfig):
         if self.backbone_config is None:
             self.backbone_config = backbone_class()
         elif isinstance(self.backbone_config, dict):
-            fields = {k: v for k, v in self.backbone_config.items() if k not in ("model_type", "transformers_version")}
+            fields = {
+                k: v
+                for k, v in self.backbone_config.items()
+                if k not in ("model_type", "transformers_version")
+            }
             self.backbone_config = backbone_class(**fields)
         elif not isinstance(self.backbone_config, backbone_class):
             raise ValueError(
@@ -221,7 +229,9 @@ class GladConfig(PreTrainedConfig):
             if not 0.0 <= float(getattr(self, name)) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
         if self.tol_num_clips > 5:
-            raise ValueError(f"tol_num_clips must be <= 5 (it has tol_num_clips! classes), got {self.tol_num_clips}")
+            raise ValueError(
+                f"tol_num_clips must be <= 5 (it has tol_num_clips! classes), got {self.tol_num_clips}"
+            )
 
     @property
     def hidden_size(self) -> int:
@@ -245,6 +255,8 @@ class GladConfig(PreTrainedConfig):
             inflate=((1, 1), (1, 0), (1, 0), (0, 1)),
             non_local=((0, 0), (0, 1), (0, 0), (0, 0)),
         )
-        settings = dict(backbone_config=backbone, domain_hidden_size=64, domain_num_layers=2, tol_hidden_size=32)
+        settings = dict(
+            backbone_config=backbone, domain_hidden_size=64, domain_num_layers=2, tol_hidden_size=32
+        )
         settings.update(overrides)
         return cls(**settings)

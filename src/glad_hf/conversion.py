@@ -42,7 +42,9 @@ class ConversionReport:
 
     def summary(self) -> str:
         lines = [f"architecture: {self.architecture}", f"used {len(self.used)} checkpoint keys"]
-        lines.append(f"ignored {len(self.ignored)} keys" + (f": {', '.join(self.ignored)}" if self.ignored else ""))
+        lines.append(
+            f"ignored {len(self.ignored)} keys" + (f": {', '.join(self.ignored)}" if self.ignored else "")
+        )
         lines.append(
             f"newly initialised {len(self.initialised)} parameters"
             + (f": {', '.join(self.initialised)}" if self.initialised else "")
@@ -128,13 +130,17 @@ def convert_mmaction_state_dict(
     report = ConversionReport(architecture=model_class.__name__)
     converted = {}
     for key, tensor in state_dict.items():
-        ours = None if key.startswith(_IGNORED_PREFIXES) else mmaction_key_to_glad(key, config.domain_num_layers)
+        ours = (
+            None if key.startswith(_IGNORED_PREFIXES) else mmaction_key_to_glad(key, config.domain_num_layers)
+        )
         if ours is None or ours not in target:
             report.ignored.append(key)
             continue
         if tuple(tensor.shape) != tuple(target[ours].shape):
             if ours.startswith("classifier.") and head is not None and num_labels != head.shape[0]:
-                report.ignored.append(key)  # a head of another label set (e.g. Kinetics-400 -> 12 K->B classes)
+                report.ignored.append(
+                    key
+                )  # a head of another label set (e.g. Kinetics-400 -> 12 K->B classes)
                 continue
             raise ValueError(
                 f"checkpoint key {key!r} has shape {tuple(tensor.shape)} but {ours!r} in {model_class.__name__} "
@@ -155,12 +161,17 @@ def convert_mmaction_state_dict(
 
 
 def convert_mmaction_checkpoint(
-    checkpoint: str | Path, output_dir: str | Path, num_labels: int | None = None, config: GladConfig | None = None
+    checkpoint: str | Path,
+    output_dir: str | Path,
+    num_labels: int | None = None,
+    config: GladConfig | None = None,
 ) -> ConversionReport:
     """Convert `checkpoint` and write a `from_pretrained` folder (model + `GladVideoProcessor`) to `output_dir`."""
     model, report = convert_mmaction_state_dict(load_mmaction_state_dict(checkpoint), config, num_labels)
     model.save_pretrained(output_dir)
-    GladVideoProcessor(num_clips=model.config.num_clips, clip_len=model.config.clip_len).save_pretrained(output_dir)
+    GladVideoProcessor(num_clips=model.config.num_clips, clip_len=model.config.clip_len).save_pretrained(
+        output_dir
+    )
     return report
 
 
@@ -168,7 +179,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True, help="mmaction .pth checkpoint")
     parser.add_argument("--output", required=True, help="folder to write (save_pretrained layout)")
-    parser.add_argument("--num-labels", type=int, default=None, help="classes of the head (default: checkpoint's)")
+    parser.add_argument(
+        "--num-labels", type=int, default=None, help="classes of the head (default: checkpoint's)"
+    )
     args = parser.parse_args(argv)
     report = convert_mmaction_checkpoint(args.checkpoint, args.output, num_labels=args.num_labels)
     print(report.summary())

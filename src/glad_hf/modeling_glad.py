@@ -213,7 +213,9 @@ class GladModel(GladPreTrainedModel):
 
     def __init__(self, config: GladConfig):
         super().__init__(config)
-        self.view_sampler = LocalGlobalViewSampler(config.num_clips, config.clip_len, config.global_frame_index)
+        self.view_sampler = LocalGlobalViewSampler(
+            config.num_clips, config.clip_len, config.global_frame_index
+        )
         self.backbone = build_backbone(config.backbone_type, config.backbone_config)
         self.post_init()
 
@@ -240,7 +242,9 @@ class GladModel(GladPreTrainedModel):
             global_features = self.backbone.extract_features(global_view)
         local_features = local_features.view(batch, num_local, -1)
         pooled = torch.cat([local_features, global_features[:, None]], dim=1).mean(dim=1)
-        return GladModelOutput(local_features=local_features, global_features=global_features, pooled_output=pooled)
+        return GladModelOutput(
+            local_features=local_features, global_features=global_features, pooled_output=pooled
+        )
 
 
 class GladForVideoClassification(GladPreTrainedModel):
@@ -260,7 +264,9 @@ class GladForVideoClassification(GladPreTrainedModel):
         self.classifier = VideoClassifierHead(hidden, config.num_labels, config.classifier_dropout)
         self.domain_classifiers = nn.ModuleDict(
             {
-                name: DomainClassifier(hidden, config.domain_hidden_size, config.domain_num_layers, config.domain_dropout)
+                name: DomainClassifier(
+                    hidden, config.domain_hidden_size, config.domain_num_layers, config.domain_dropout
+                )
                 for name in config.domain_alignment
             }
         )
@@ -280,8 +286,12 @@ class GladForVideoClassification(GladPreTrainedModel):
         fuse = self.config.batch_norm_grouping == "fused"
         if target_pixel_values is not None:
             if not self.training:
-                raise ValueError("target_pixel_values is for domain-adaptation training: call model.train() first")
-            output = self._domain_adaptation_forward(pixel_values, labels, target_pixel_values, grl_lambda, fuse)
+                raise ValueError(
+                    "target_pixel_values is for domain-adaptation training: call model.train() first"
+                )
+            output = self._domain_adaptation_forward(
+                pixel_values, labels, target_pixel_values, grl_lambda, fuse
+            )
         else:
             if self.training or self.config.test_view_aggregation == "all_views":
                 features = self.glad(pixel_values).pooled_output
@@ -295,7 +305,9 @@ class GladForVideoClassification(GladPreTrainedModel):
             output = GladVideoClassifierOutput(loss=loss, logits=logits, classification_loss=loss)
         return output if return_dict else output.to_tuple()
 
-    def _domain_adaptation_forward(self, source, labels, target, grl_lambda, fuse) -> GladVideoClassifierOutput:
+    def _domain_adaptation_forward(
+        self, source, labels, target, grl_lambda, fuse
+    ) -> GladVideoClassifierOutput:
         if fuse:
             if source.shape[2:] != target.shape[2:]:
                 raise ValueError(
@@ -401,7 +413,9 @@ class GladForTemporalOrderLearning(GladPreTrainedModel):
         if permutation is None:
             permutation = torch.randint(num_orders, (batch,)).to(pixel_values.device)
         elif permutation.shape != (batch,) or permutation.min() < 0 or permutation.max() >= num_orders:
-            raise ValueError(f"permutation must be [B={batch}] indices in [0, {num_orders}), got {permutation}")
+            raise ValueError(
+                f"permutation must be [B={batch}] indices in [0, {num_orders}), got {permutation}"
+            )
         features = self.glad.backbone.extract_features(pixel_values.flatten(0, 1)).view(batch, num_clips, -1)
         order = self.permutations[permutation]  # [B, K]: position k holds clip order[k]
         shuffled = torch.gather(features, 1, order[..., None].expand_as(features))

@@ -16,7 +16,7 @@ from .labels import IMAGE_MEAN, IMAGE_STD
 logger = logging.get_logger(__name__)
 
 
-def test_mode_clip_indices(num_frames: int, clip_len: int, frame_interval: int, num_clips: int) -> np.ndarray:
+def sample_test_clip_grid(num_frames: int, clip_len: int, frame_interval: int, num_clips: int) -> np.ndarray:
     """mmaction's `SampleFrames` in test mode (SPEC §2): 0-based indices [num_clips, clip_len], looping short videos."""
     span = clip_len * frame_interval
     average = (num_frames - span + 1) / num_clips
@@ -51,7 +51,9 @@ class GladVideoProcessor(BaseVideoProcessor):
     do_sample_frames = True
     model_input_names = ["pixel_values"]
 
-    def __init__(self, num_clips: int = 8, clip_len: int = 8, frame_interval: int = 2, decode_backends=None, **kwargs):
+    def __init__(
+        self, num_clips: int = 8, clip_len: int = 8, frame_interval: int = 2, decode_backends=None, **kwargs
+    ):
         super().__init__(**kwargs)
         self.num_clips = num_clips
         self.clip_len = clip_len
@@ -62,25 +64,33 @@ class GladVideoProcessor(BaseVideoProcessor):
         """Flattened [num_clips * clip_len] indices of the test-mode grid (replaces the uniform default)."""
         if metadata is None or metadata.total_num_frames is None:
             raise ValueError("GladVideoProcessor needs the video's frame count to sample clips")
-        grid = test_mode_clip_indices(metadata.total_num_frames, self.clip_len, self.frame_interval, self.num_clips)
+        grid = sample_test_clip_grid(
+            metadata.total_num_frames, self.clip_len, self.frame_interval, self.num_clips
+        )
         return grid.reshape(-1)
 
     def fetch_videos(self, video_url_or_urls, sample_indices_fn=None):
         """Decode with decord, falling back to PyAV (transformers' default, torchcodec, needs system FFmpeg)."""
         if isinstance(video_url_or_urls, list):
-            return list(zip(*[self.fetch_videos(x, sample_indices_fn=sample_indices_fn) for x in video_url_or_urls]))
+            return list(
+                zip(*[self.fetch_videos(x, sample_indices_fn=sample_indices_fn) for x in video_url_or_urls])
+            )
         # The backends read each requested frame once, in increasing order (PyAV's reader drops repeats and stops at
         # the last index), so ask for the sorted unique indices and expand them back to the looping grid.
         inverse = {}
 
         def unique_indices_fn(metadata, **kwargs):
-            unique, inverse["grid"] = np.unique(sample_indices_fn(metadata=metadata, **kwargs), return_inverse=True)
+            unique, inverse["grid"] = np.unique(
+                sample_indices_fn(metadata=metadata, **kwargs), return_inverse=True
+            )
             return unique
 
         errors = []
         for backend in self.decode_backends:
             try:
-                video, metadata = load_video(video_url_or_urls, backend=backend, sample_indices_fn=unique_indices_fn)
+                video, metadata = load_video(
+                    video_url_or_urls, backend=backend, sample_indices_fn=unique_indices_fn
+                )
             except Exception as err:  # try the next backend, report all if none works
                 errors.append(f"{backend}: {err}")
                 continue
@@ -88,14 +98,18 @@ class GladVideoProcessor(BaseVideoProcessor):
             return video[inverse["grid"]], metadata
         raise ValueError(f"could not decode video {video_url_or_urls!r} ({'; '.join(errors)})")
 
-    def _decode_and_sample_videos(self, videos, video_metadata, do_sample_frames=None, sample_indices_fn=None):
+    def _decode_and_sample_videos(
+        self, videos, video_metadata, do_sample_frames=None, sample_indices_fn=None
+    ):
         if do_sample_frames:
             sample_indices_fn = self.sample_frames
         return super()._decode_and_sample_videos(videos, video_metadata, do_sample_frames, sample_indices_fn)
 
     def preprocess(self, videos, **kwargs) -> BatchFeature:
         """videos: paths, or decoded videos [F, H, W, C]; returns `pixel_values` [B, N, C, T, H', W']."""
-        kwargs.pop("num_frames", None)  # the grid is fixed by num_clips x clip_len (the pipeline passes num_frames)
+        kwargs.pop(
+            "num_frames", None
+        )  # the grid is fixed by num_clips x clip_len (the pipeline passes num_frames)
         kwargs.pop("fps", None)
         kwargs["do_sample_frames"] = kwargs.get("do_sample_frames", self.do_sample_frames)
         batch = super().preprocess(videos, **kwargs)

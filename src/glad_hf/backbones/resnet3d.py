@@ -83,10 +83,16 @@ class Bottleneck3d(GradientCheckpointingLayer):
         super().__init__()
         t = 3 if inflate else 1
         out_channels = planes * self.expansion
-        self.conv1 = ConvBnAct3d(in_channels, planes, (t, 1, 1), (temporal_stride, 1, 1), (t // 2, 0, 0), config=config)
-        self.conv2 = ConvBnAct3d(planes, planes, (1, 3, 3), (1, spatial_stride, spatial_stride), (0, 1, 1), config=config)
+        self.conv1 = ConvBnAct3d(
+            in_channels, planes, (t, 1, 1), (temporal_stride, 1, 1), (t // 2, 0, 0), config=config
+        )
+        self.conv2 = ConvBnAct3d(
+            planes, planes, (1, 3, 3), (1, spatial_stride, spatial_stride), (0, 1, 1), config=config
+        )
         self.conv3 = ConvBnAct3d(planes, out_channels, 1, act=False, config=config)
-        self.downsample = _shortcut(in_channels, out_channels, (temporal_stride, spatial_stride, spatial_stride), config)
+        self.downsample = _shortcut(
+            in_channels, out_channels, (temporal_stride, spatial_stride, spatial_stride), config
+        )
         self.relu = nn.ReLU(inplace=True)
         self.non_local = NonLocalBlock3d(out_channels, config) if non_local else None
 

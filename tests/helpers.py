@@ -1,0 +1,44 @@
+"""Small builders shared by tests: tiny configs, clip grids and mp4 files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+from glad_hf import GladConfig
+
+
+def tiny_config(**overrides) -> GladConfig:
+    """GladConfig.tiny() without dropout, so that two forwards of one input agree."""
+    settings = dict(classifier_dropout=0.0, domain_dropout=0.0, tol_dropout=0.0)
+    settings.update(overrides)
+    return GladConfig.tiny(**settings)
+
+
+def clip_grid(
+    batch: int = 2, num_clips: int = 8, clip_len: int = 8, size: int = 32, seed: int = 0
+) -> torch.Tensor:
+    """Random pixel_values [B, N, 3, T, size, size]."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, num_clips, 3, clip_len, size, size, generator=generator)
+
+
+def write_mp4(path: Path, num_frames: int = 40, height: int = 40, width: int = 48, seed: int = 0) -> Path:
+    """A small mpeg4 video whose frames differ (a moving bright square on noise)."""
+    rng = np.random.default_rng(seed)
+    container = av.open(str(path), "w")
+    stream = container.add_stream("mpeg4", rate=25)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    for index in range(num_frames):
+        frame = rng.integers(0, 60, (height, width, 3), dtype=np.uint8)
+        x = (index * 2) % (width - 8)
+        frame[10:18, x : x + 8] = 255
+        for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return path
