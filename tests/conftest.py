@@ -9,6 +9,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from fake_hub import patch_hub_client, running_fake_hub  # noqa: E402
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
@@ -21,3 +22,11 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.skip(f"{SHARED_DIR} is absent (it exists beside the project's own checkout only)")
     return SHARED_DIR.resolve()
+
+
+@pytest.fixture
+def fake_hub():
+    """A fake Hub on 127.0.0.1 (tests/fake_hub.py), made huggingface_hub's default endpoint, so that
+    `from_pretrained("ORG/NAME", cache_dir=...)` reads from it. Yields the `FakeHub` (`.endpoint` is its URL)."""
+    with running_fake_hub() as hub, patch_hub_client(hub.endpoint):
+        yield hub

@@ -1,0 +1,104 @@
+"""PNG plots of evaluation results and training curves (matplotlib, Agg backend, no pyplot global state)."""
+
+import math
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def _save_figure_atomically(figure: Figure, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(figure)
+    temporary_path = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary_path, "xb") as file:
+            figure.savefig(file, format="png", dpi=120, bbox_inches="tight")
+        os.replace(temporary_path, path)
+    except BaseException:
+        temporary_path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_confusion_matrix_png(
+    matrix,
+    class_names: Sequence[str],
+    path: str | os.PathLike,
+    title: str | None = None,
+    normalize: bool = True,
+) -> Path:
+    """Draw a confusion matrix [C, C] (rows = true class, columns = predicted class) as a PNG.
+
+    With `normalize`, cells are coloured by the fraction of their row (the per-class recall on the diagonal) and
+    show the count and that percentage; otherwise they are coloured by and show the count. Returns the path.
+    """
+    counts = np.asarray(matrix, dtype=np.int64)
+    num_classes = len(class_names)
+    if counts.shape != (num_classes, num_classes):
+        raise ValueError(
+            f"The confusion matrix must be square with one row per class name ({num_classes}), got {counts.shape}."
+        )
+    row_totals = counts.sum(axis=1, keepdims=True)
+    fractions = np.divide(counts, row_totals, out=np.zeros(counts.shape), where=row_totals > 0)
+    colours = fractions if normalize else counts
+    colour_max = 1.0 if normalize else max(1, counts.max())
+
+    size = max(4.0, 0.6 * num_classes + 2.0)
+    figure = Figure(figsize=(size + 1.0, size))
+    axes = figure.add_subplot()
+    image = axes.imshow(colours, cmap="Blues", vmin=0.0, vmax=colour_max)
+    figure.colorbar(
+        image, ax=axes, fraction=0.046, pad=0.04, label="fraction of true class" if normalize else "count"
+    )
+    axes.set_xticks(range(num_classes), labels=class_names, rotation=45, ha="right", rotation_mode="anchor")
+    axes.set_yticks(range(num_classes), labels=class_names)
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    if title is not None:
+        axes.set_title(title)
+
+    font_size = 8 if num_classes <= 12 else 6
+    for row in range(num_classes):
+        for column in range(num_classes):
+            text = str(counts[row, column])
+            if normalize and row_totals[row, 0] > 0:
+                text += f"\n{100.0 * fractions[row, column]:.0f}%"
+            colour = "white" if colours[row, column] > 0.5 * colour_max else "black"
+            axes.text(column, row, text, ha="center", va="center", color=colour, fontsize=font_size)
+    return _save_figure_atomically(figure, path)
+
+
+def save_curves_png(
+    history: Mapping[str, Sequence[tuple[int, float]]], path: str | os.PathLike, title: str | None = None
+) -> Path:
+    """Draw training curves as a PNG, one panel per series.
+
+    Args:
+        history: series name (e.g. "train/loss", "eval/mean_class_accuracy") -> list of (step, value).
+        path: where to write the PNG.
+        title: optional title above the panels.
+
+    Returns the path. Series without points are skipped; at least one series must have points.
+    """
+    series = {name: points for name, points in history.items() if len(points) > 0}
+    if not series:
+        raise ValueError("`history` holds no (step, value) points to plot.")
+    num_columns = min(3, len(series))
+    num_rows = math.ceil(len(series) / num_columns)
+    figure = Figure(figsize=(4.5 * num_columns, 3.2 * num_rows), layout="constrained")
+    for index, (name, points) in enumerate(series.items()):
+        steps, values = zip(*points, strict=True)
+        axes = figure.add_subplot(num_rows, num_columns, index + 1)
+        axes.plot(steps, values, marker="o" if len(points) <= 20 else None, markersize=3)
+        axes.set_title(name)
+        axes.set_xlabel("step")
+        axes.grid(alpha=0.3)
+    if title is not None:
+        figure.suptitle(title)
+    return _save_figure_atomically(figure, path)

@@ -1,0 +1,199 @@
+"""Model cards of trained GLAD checkpoints: Hub metadata (with `model-index` eval results) from
+`huggingface_hub.ModelCardData`, body from the Jinja template `model_cards/glad_model_card.md`."""
+
+import json
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from glad_hf.labels import K2B_LABELS
+from glad_hf.training.checkpointing import atomic_write_text
+
+MODEL_CARD_TEMPLATE_NAME = "glad_model_card.md"
+
+GLAD_CITATION = """@inproceedings{leebae2024glad,
+  title={{GLAD}: Global-Local View Alignment and Background Debiasing for Video Domain Adaptation},
+  author={Lee, Hyogun and Bae, Kyungho and Ha, Seong Jong and Ko, Yumin and Park, Gyeong-Moon and Choi, Jinwoo},
+  booktitle={Proceedings of the IEEE Winter Conference on Applications of Computer Vision (WACV)},
+  year={2024}
+}"""
+
+# (key in the metric results, model-index metric type, pretty name); values are fractions, reported in percent.
+_HEADLINE_METRICS = (
+    ("mean_class_accuracy", "mean_class_accuracy", "Mean class accuracy (MCA)"),
+    ("top1_accuracy", "accuracy", "Top-1 accuracy"),
+    ("top5_accuracy", "top_5_accuracy", "Top-5 accuracy"),
+)
+
+_BACKBONE_DESCRIPTIONS = {
+    "resnet3d": "I3D ResNet3d-50 with non-local blocks (mmaction `ResNet3d`), features average-pooled to 2048",
+    "tsm": "TSM ResNet-50 (temporal shift), features average-pooled to 2048",
+}
+
+_DOMAIN_CLASSIFIER_INPUTS = {
+    "local": "the local feature (mean of the two local clips)",
+    "global": "the global feature",
+    "cross": "crossed pairs (source local with target global, source global with target local)",
+    "video": "the mean of the three view features (plain DANN)",
+}
+
+
+def find_model_card_template(name: str = MODEL_CARD_TEMPLATE_NAME) -> Path:
+    """Path of a model card template: `glad_hf/model_cards/<name>` when the package was installed with its data,
+    else `model_cards/<name>` at the root of the source checkout this module runs from."""
+    installed = resources.files("glad_hf") / "model_cards" / name
+    checkout = Path(__file__).resolve().parents[3] / "model_cards" / name
+    for candidate in (installed, checkout):
+        if candidate.is_file():
+            return Path(str(candidate))
+    raise FileNotFoundError(f"Model card template {name!r} not found in {installed} nor in {checkout}.")
+
+
+def _format_value(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_format_value(item) for item in value) if value else "(none)"
+    if isinstance(value, Mapping):
+        return f"`{json.dumps(value, sort_keys=True)}`"
+    return str(value)
+
+
+def _rows(summary: Mapping | None) -> list[tuple[str, str]]:
+    return [(str(key), _format_value(value)) for key, value in (summary or {}).items()]
+
+
+def _percent(value: float) -> float:
+    return round(100.0 * float(value), 2)
+
+
+def _domain_alignment_description(domain_alignment) -> str:
+    if domain_alignment is None:
+        return "see the configuration below."
+    if len(domain_alignment) == 0:
+        return "none (source-only training)."
+    inputs = "; ".join(
+        f"`{name}` on {_DOMAIN_CLASSIFIER_INPUTS.get(name, name)}" for name in domain_alignment
+    )
+    return (
+        f"{len(domain_alignment)} domain classifier{'s' if len(domain_alignment) > 1 else ''}, DANN style (gradient reversal, then an MLP of four "
+        f"2048-wide layers and a source-vs-target logit, binary cross-entropy): {inputs}."
+    )
+
+
+def render_model_card(
+    *,
+    model_id: str,
+    dataset_name: str,
+    eval_results: Mapping | None = None,
+    training_summary: Mapping | None = None,
+    config_summary: Mapping | None = None,
+    base_model: str | None = None,
+    eval_dataset_name: str = "Kinetics→BABEL, target test (BABEL val)",
+    license: str | None = None,
+    template_path: str | os.PathLike | None = None,
+) -> ModelCard:
+    """Render the model card of a trained GLAD checkpoint.
+
+    Args:
+        model_id: Hub id of the model ("ORG/NAME"), used as its name and in the usage snippets.
+        dataset_name: id of the training data (the Kinetics->BABEL lists), for the `datasets` metadata.
+        eval_results: output of the `mean_class_accuracy` metric (`mean_class_accuracy`, `top1_accuracy`,
+            `top5_accuracy` as fractions; optional `per_class_accuracy` and `confusion_matrix`), plus `split`
+            (the evaluated split, default "test"). Reported in percent, in the body and in `model-index`.
+        training_summary: what to show about the run (e.g. stage, epochs, steps, learning rate, batch size,
+            number of processes, initialisation), one table row per key.
+        config_summary: model configuration fields to show, one table row per key; `backbone_type`,
+            `domain_alignment`, `test_view_aggregation` and `id2label` also shape the text.
+        base_model: Hub id of the checkpoint training started from, if any.
+        eval_dataset_name: pretty name of the evaluation data.
+        license: licence id for the metadata; None leaves it out (the card explains the data licences).
+        template_path: Jinja template to use instead of `model_cards/glad_model_card.md`.
+    """
+    eval_results = dict(eval_results or {})
+    config_summary = dict(config_summary or {})
+    split = eval_results.get("split", "test")
+    model_name = model_id.split("/")[-1]
+
+    eval_rows, model_index_results = [], []
+    for key, metric_type, pretty_name in _HEADLINE_METRICS:
+        if eval_results.get(key) is None:
+            continue
+        value = _percent(eval_results[key])
+        eval_rows.append((pretty_name, f"{value:.2f}"))
+        model_index_results.append(
+            EvalResult(
+                task_type="video-classification",
+                task_name="Video Classification",
+                dataset_type=dataset_name,
+                dataset_name=eval_dataset_name,
+                dataset_split=split,
+                metric_type=metric_type,
+                metric_name=pretty_name,
+                metric_value=value,
+            )
+        )
+
+    id2label = config_summary.get("id2label")
+    if id2label:
+        class_names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(len(id2label))]
+    else:
+        class_names = list(K2B_LABELS)
+    supports = None
+    if eval_results.get("confusion_matrix") is not None:
+        supports = [int(sum(row)) for row in eval_results["confusion_matrix"]]
+    per_class_rows = []
+    for index, accuracy in enumerate(eval_results.get("per_class_accuracy") or []):
+        name = class_names[index] if index < len(class_names) else str(index)
+        support = supports[index] if supports is not None else ""
+        per_class_rows.append((name, "–" if accuracy is None else f"{_percent(accuracy):.2f}", support))
+
+    card_data = ModelCardData(
+        model_name=model_name,
+        base_model=base_model,
+        datasets=[dataset_name],
+        library_name="glad_hf",
+        pipeline_tag="video-classification",
+        license=license,
+        metrics=[metric_type for _, metric_type, _ in _HEADLINE_METRICS],
+        tags=[
+            "video-classification",
+            "domain-adaptation",
+            "unsupervised-domain-adaptation",
+            "glad",
+            "kinetics",
+            "babel",
+        ],
+        eval_results=model_index_results or None,
+    )
+    backbone_type = config_summary.get("backbone_type")
+    template = Path(template_path) if template_path is not None else find_model_card_template()
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(template),
+        model_id=model_id,
+        model_name=model_name,
+        base_model=base_model,
+        dataset_name=dataset_name,
+        backbone_description=_BACKBONE_DESCRIPTIONS.get(backbone_type or "resnet3d", f"`{backbone_type}`"),
+        domain_alignment_description=_domain_alignment_description(config_summary.get("domain_alignment")),
+        label_list=", ".join(f"{index} {name}" for index, name in enumerate(class_names)),
+        eval_dataset_name=eval_dataset_name,
+        eval_split=split,
+        eval_num_videos=sum(supports) if supports is not None else None,
+        eval_rows=eval_rows,
+        per_class_rows=per_class_rows,
+        test_view_aggregation=config_summary.get("test_view_aggregation", "reference"),
+        training_rows=_rows(training_summary),
+        config_rows=[row for row in _rows(config_summary) if row[0] not in ("id2label", "label2id")],
+        citation=GLAD_CITATION,
+    )
+
+
+def write_model_card(folder: str | os.PathLike, **kwargs) -> Path:
+    """Render the model card (`render_model_card(**kwargs)`) and write it atomically to `folder/README.md`."""
+    card = render_model_card(**kwargs)
+    return atomic_write_text(Path(folder) / "README.md", str(card))
