@@ -12,7 +12,7 @@ from transformers import (
     AutoVideoProcessor,
 )
 
-from .configuration_glad import GladConfig, ResNet3dConfig
+from .configuration_glad import GladConfig, ResNet3dConfig, TorchvisionVideoConfig, TSMConfig
 from .modeling_glad import (
     GladForTemporalOrderLearning,
     GladForVideoClassification,
@@ -23,6 +23,8 @@ from .video_processing_glad import GladVideoProcessor
 
 AutoConfig.register(GladConfig.model_type, GladConfig, exist_ok=True)
 AutoConfig.register(ResNet3dConfig.model_type, ResNet3dConfig, exist_ok=True)
+AutoConfig.register(TSMConfig.model_type, TSMConfig, exist_ok=True)
+AutoConfig.register(TorchvisionVideoConfig.model_type, TorchvisionVideoConfig, exist_ok=True)
 AutoModel.register(GladConfig, GladModel, exist_ok=True)
 AutoModelForVideoClassification.register(GladConfig, GladForVideoClassification, exist_ok=True)
 AutoVideoProcessor.register(GladConfig, video_processor_class=GladVideoProcessor, exist_ok=True)
@@ -37,4 +39,6 @@ __all__ = [
     "GladPreTrainedModel",
     "GladVideoProcessor",
     "ResNet3dConfig",
+    "TSMConfig",
+    "TorchvisionVideoConfig",
 ]

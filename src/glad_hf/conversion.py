@@ -1,8 +1,10 @@
-"""Convert mmaction2 (GLAD reference) checkpoints into `save_pretrained` folders (SPEC §4a key layout).
+"""Convert mmaction2 (GLAD reference) checkpoints into `save_pretrained` folders (SPEC §4a/§4b key layouts).
 
 Handles the Kinetics-400 I3D initialisation (backbone + 400-class head), TOL checkpoints (backbone + `neck.fc_cop*`)
 and GLAD checkpoints (backbone + 12-class head + three domain classifiers), as `{'state_dict': ...}` or bare state
-dicts, with or without DDP's `module.` prefix.
+dicts, with or without DDP's `module.` prefix; the backbone is mmaction's I3D `ResNet3d` or its `ResNetTSM` (told
+apart by the shifted conv's `conv1.conv.net.weight` keys). A torchvision ImageNet ResNet state dict (the usual TSM
+initialisation) becomes a TSM GLAD with new heads.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from .configuration_glad import GladConfig
+from .configuration_glad import GladConfig, TSMConfig
 from .modeling_glad import GladForTemporalOrderLearning, GladForVideoClassification
 from .video_processing_glad import GladVideoProcessor
 
@@ -29,6 +31,20 @@ _NON_LOCAL_NAMES = {
 # GLAD's neck order (configs/glad.py): 0 local, 1 global, 2 cross
 _NECK_NAMES = ("local", "global", "cross")
 _IGNORED_PREFIXES = ("data_preprocessor.",)
+# mmaction's ResNetTSM wraps each shifted conv in `TemporalShift(net=conv)`; ours shifts inside the block
+_TSM_SHIFTED_CONV = re.compile(r"backbone\.layer(\d+)\.(\d+)\.conv1\.conv\.net\.(weight)$")
+# torchvision ResNet module -> ours (SPEC §4b); `fc.*` has no counterpart
+_TORCHVISION_RESNET_NAMES = {"conv1": "conv1.conv", "bn1": "conv1.bn"}
+_TORCHVISION_BLOCK_NAMES = {
+    "conv1": "conv1.conv",
+    "bn1": "conv1.bn",
+    "conv2": "conv2.conv",
+    "bn2": "conv2.bn",
+    "conv3": "conv3.conv",
+    "bn3": "conv3.bn",
+    "downsample.0": "downsample.conv",
+    "downsample.1": "downsample.bn",
+}
 
 
 @dataclass
@@ -86,6 +102,54 @@ def mmaction_key_to_glad(key: str, domain_num_layers: int = 4) -> str | None:
     return None
 
 
+def mmaction_tsm_key_to_glad(key: str, domain_num_layers: int = 4) -> str | None:
+    """Our key for one key of an mmaction `ResNetTSM` recognizer, or None: the I3D table (same 2D-ResNet module
+    names), with the shifted conv's wrapper dropped (`layer{L}.{b}.conv1.conv.net.weight` -> `conv1.conv.weight`)."""
+    match = _TSM_SHIFTED_CONV.match(key)
+    if match is not None:
+        stage, block, leaf = int(match.group(1)) - 1, match.group(2), match.group(3)
+        return f"glad.backbone.layers.{stage}.{block}.conv1.conv.{leaf}"
+    if ".non_local_block." in key:
+        return None  # TSM with non-local blocks (mmaction's NL3DWrapper) is not built here
+    return mmaction_key_to_glad(key, domain_num_layers)
+
+
+def torchvision_resnet_key_to_glad(key: str) -> str | None:
+    """Our TSM backbone key for one key of a torchvision ImageNet ResNet (SPEC §4b), or None (`fc.*`)."""
+    match = re.match(r"layer(\d+)\.(\d+)\.(conv\d|bn\d|downsample\.[01])\.(.+)$", key)
+    if match is not None:
+        stage, block, module, leaf = int(match.group(1)) - 1, match.group(2), match.group(3), match.group(4)
+        return f"glad.backbone.layers.{stage}.{block}.{_TORCHVISION_BLOCK_NAMES[module]}.{leaf}"
+    module, _, leaf = key.partition(".")
+    if module in _TORCHVISION_RESNET_NAMES:
+        return f"glad.backbone.{_TORCHVISION_RESNET_NAMES[module]}.{leaf}"
+    return None
+
+
+def is_torchvision_resnet_state_dict(state_dict: dict[str, torch.Tensor]) -> bool:
+    """A torchvision `resnet*` state dict (`conv1.weight`, `bn1.*`, `layer1.0.conv1.weight`, ...)."""
+    return "conv1.weight" in state_dict and "layer1.0.conv1.weight" in state_dict
+
+
+def resnet_depth(state_dict: dict[str, torch.Tensor], prefix: str = "") -> int:
+    """The ResNet depth (18/34/50/101) whose blocks per stage and block kind the keys under `prefix` show."""
+    blocks = {}
+    for key in state_dict:
+        match = re.match(re.escape(prefix) + r"layer(\d+)\.(\d+)\.", key)
+        if match is not None:
+            stage, block = int(match.group(1)), int(match.group(2))
+            blocks[stage] = max(blocks.get(stage, 0), block + 1)
+    stage_blocks = tuple(blocks[stage] for stage in sorted(blocks))
+    bottleneck = any(re.match(re.escape(prefix) + r"layer\d+\.\d+\.conv3\.", key) for key in state_dict)
+    for depth, expected in TSMConfig.DEPTH_TO_STAGE_BLOCKS.items():
+        if expected == stage_blocks and (depth >= 50) == bottleneck:
+            return depth
+    raise ValueError(
+        f"the checkpoint's ResNet has {stage_blocks} {'bottleneck' if bottleneck else 'basic'} blocks per stage: "
+        f"not a ResNet of depth {sorted(TSMConfig.DEPTH_TO_STAGE_BLOCKS)}"
+    )
+
+
 def load_mmaction_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a checkpoint with `weights_only=True`; unwrap `state_dict` and strip a DDP `module.` prefix."""
     try:
@@ -106,41 +170,107 @@ def load_mmaction_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def convert_mmaction_state_dict(
-    state_dict: dict[str, torch.Tensor], config: GladConfig | None = None, num_labels: int | None = None
+    state_dict: dict[str, torch.Tensor],
+    config: GladConfig | None = None,
+    num_labels: int | None = None,
+    backbone_type: str | None = None,
 ) -> tuple[GladForVideoClassification | GladForTemporalOrderLearning, ConversionReport]:
     """Build the matching model and load `state_dict` (mmaction layout) into it.
 
     A TOL checkpoint (`neck.fc_cop*` keys) becomes `GladForTemporalOrderLearning`, anything else
-    `GladForVideoClassification`. `num_labels` defaults to the checkpoint's head size (12 without a head). Shape
-    mismatches raise ValueError naming the key.
+    `GladForVideoClassification`. `num_labels` defaults to the checkpoint's head size (12 without a head).
+    `backbone_type` ("resnet3d" or "tsm") defaults to the config's, else to "tsm" when the keys hold TSM's shifted
+    convs (`conv1.conv.net.weight`); a TSM config defaults to TSM-R50 (or the depth the keys show). Shape mismatches
+    raise ValueError naming the key.
     """
     if not any(k.startswith("backbone.") for k in state_dict):
         raise ValueError("the checkpoint has no 'backbone.*' keys: not an mmaction recognizer checkpoint")
+    if backbone_type is None:
+        if config is not None:
+            backbone_type = config.backbone_type
+        else:
+            is_tsm = any(_TSM_SHIFTED_CONV.match(k) for k in state_dict)
+            backbone_type = "tsm" if is_tsm else "resnet3d"
+    if backbone_type not in ("resnet3d", "tsm"):
+        raise ValueError(
+            f"mmaction checkpoints hold a 'resnet3d' or 'tsm' backbone, got backbone_type {backbone_type!r}"
+        )
+    if config is not None and config.backbone_type != backbone_type:
+        raise ValueError(
+            f"backbone_type {backbone_type!r} does not match the config's {config.backbone_type!r}"
+        )
     head = state_dict.get("cls_head.fc_cls.weight")
     if num_labels is None:
         num_labels = head.shape[0] if head is not None else 12
     if config is None:
-        config = GladConfig() if num_labels == 12 else GladConfig(num_labels=num_labels)
+        labels = {} if num_labels == 12 else {"num_labels": num_labels}
+        if backbone_type == "tsm":
+            depth = resnet_depth(state_dict, prefix="backbone.")
+            config = GladConfig.for_backbone("tsm", {"depth": depth}, **labels)
+        else:
+            config = GladConfig(**labels)
     elif config.num_labels != num_labels:
         config.num_labels = num_labels
     is_tol = any(k.startswith("neck.fc_cop") for k in state_dict)
     model_class = GladForTemporalOrderLearning if is_tol else GladForVideoClassification
     model = model_class(config)
+    key_to_glad = mmaction_tsm_key_to_glad if backbone_type == "tsm" else mmaction_key_to_glad
+
+    def convert_key(key: str) -> str | None:
+        return None if key.startswith(_IGNORED_PREFIXES) else key_to_glad(key, config.domain_num_layers)
+
+    report = _load_converted(model, state_dict, convert_key, head)
+    return model, report
+
+
+def convert_torchvision_resnet_state_dict(
+    state_dict: dict[str, torch.Tensor], config: GladConfig | None = None, num_labels: int | None = None
+) -> tuple[GladForVideoClassification, ConversionReport]:
+    """A TSM GLAD whose backbone starts from a torchvision ImageNet ResNet (SPEC §4b); the heads are new.
+
+    `config` defaults to `GladConfig.for_backbone("tsm")` at the depth the keys show (50 for `resnet50`), with
+    `num_labels` classes (default 12, the K->B labels).
+    """
+    if not is_torchvision_resnet_state_dict(state_dict):
+        raise ValueError(
+            "the state dict has no 'conv1.weight' and 'layer1.0.conv1.weight': not a torchvision ResNet"
+        )
+    if config is None:
+        labels = {} if num_labels in (None, 12) else {"num_labels": num_labels}
+        config = GladConfig.for_backbone("tsm", {"depth": resnet_depth(state_dict)}, **labels)
+    elif config.backbone_type != "tsm":
+        raise ValueError(
+            f"an ImageNet ResNet initialises the 'tsm' backbone, got backbone_type {config.backbone_type!r}"
+        )
+    model = GladForVideoClassification(config)
+    # torchvision's older ImageNet files lack BatchNorm's `num_batches_tracked` counters: they start at 0
+    report = _load_converted(
+        model,
+        state_dict,
+        torchvision_resnet_key_to_glad,
+        head=None,
+        optional_suffixes=("num_batches_tracked",),
+    )
+    return model, report
+
+
+def _load_converted(model, state_dict, convert_key, head, optional_suffixes=()) -> ConversionReport:
+    """Load the tensors `convert_key` maps into `model`; a checkpoint head of another label set is ignored. Every
+    backbone tensor must be loaded, but those ending in `optional_suffixes`."""
+    model_class = type(model)
+    num_labels = model.config.num_labels
     target = model.state_dict()
     report = ConversionReport(architecture=model_class.__name__)
     converted = {}
     for key, tensor in state_dict.items():
-        ours = (
-            None if key.startswith(_IGNORED_PREFIXES) else mmaction_key_to_glad(key, config.domain_num_layers)
-        )
+        ours = convert_key(key)
         if ours is None or ours not in target:
             report.ignored.append(key)
             continue
         if tuple(tensor.shape) != tuple(target[ours].shape):
             if ours.startswith("classifier.") and head is not None and num_labels != head.shape[0]:
-                report.ignored.append(
-                    key
-                )  # a head of another label set (e.g. Kinetics-400 -> 12 K->B classes)
+                # a head of another label set (e.g. Kinetics-400 -> 12 K->B classes)
+                report.ignored.append(key)
                 continue
             raise ValueError(
                 f"checkpoint key {key!r} has shape {tuple(tensor.shape)} but {ours!r} in {model_class.__name__} "
@@ -151,13 +281,15 @@ def convert_mmaction_state_dict(
     missing = [k for k in target if k not in converted]
     model.load_state_dict(converted, strict=False)
     report.initialised = missing
-    backbone_missing = [k for k in missing if k.startswith("glad.backbone.")]
+    backbone_missing = [
+        k for k in missing if k.startswith("glad.backbone.") and not k.endswith(optional_suffixes)
+    ]
     if backbone_missing:
         raise ValueError(
             f"the checkpoint lacks {len(backbone_missing)} backbone tensors, e.g. {backbone_missing[:3]}: "
             "it does not match the configured backbone"
         )
-    return model, report
+    return report
 
 
 def convert_mmaction_checkpoint(
@@ -165,9 +297,22 @@ def convert_mmaction_checkpoint(
     output_dir: str | Path,
     num_labels: int | None = None,
     config: GladConfig | None = None,
+    backbone_type: str | None = None,
 ) -> ConversionReport:
-    """Convert `checkpoint` and write a `from_pretrained` folder (model + `GladVideoProcessor`) to `output_dir`."""
-    model, report = convert_mmaction_state_dict(load_mmaction_state_dict(checkpoint), config, num_labels)
+    """Convert `checkpoint` and write a `from_pretrained` folder (model + `GladVideoProcessor`) to `output_dir`.
+
+    An mmaction checkpoint (I3D or TSM, see `convert_mmaction_state_dict`) or a torchvision ImageNet ResNet state
+    dict (a TSM GLAD with new heads, see `convert_torchvision_resnet_state_dict`).
+    """
+    state_dict = load_mmaction_state_dict(checkpoint)
+    if is_torchvision_resnet_state_dict(state_dict):
+        if backbone_type not in (None, "tsm"):
+            raise ValueError(
+                f"{checkpoint}: a torchvision ImageNet ResNet initialises the 'tsm' backbone, not {backbone_type!r}"
+            )
+        model, report = convert_torchvision_resnet_state_dict(state_dict, config, num_labels)
+    else:
+        model, report = convert_mmaction_state_dict(state_dict, config, num_labels, backbone_type)
     model.save_pretrained(output_dir)
     GladVideoProcessor(num_clips=model.config.num_clips, clip_len=model.config.clip_len).save_pretrained(
         output_dir
@@ -177,12 +322,26 @@ def convert_mmaction_checkpoint(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", required=True, help="mmaction .pth checkpoint")
+    parser.add_argument(
+        "--checkpoint",
+        required=True,
+        help="mmaction .pth checkpoint, or a torchvision ImageNet ResNet state dict",
+    )
     parser.add_argument("--output", required=True, help="folder to write (save_pretrained layout)")
     parser.add_argument(
         "--num-labels", type=int, default=None, help="classes of the head (default: checkpoint's)"
     )
+    parser.add_argument(
+        "--backbone",
+        choices=("auto", "resnet3d", "tsm"),
+        default="auto",
+        help="the checkpoint's backbone: I3D ResNet3d or TSM (default: TSM when it has 'conv1.conv.net' keys "
+        "or is a torchvision ResNet, else I3D)",
+    )
     args = parser.parse_args(argv)
-    report = convert_mmaction_checkpoint(args.checkpoint, args.output, num_labels=args.num_labels)
+    backbone_type = None if args.backbone == "auto" else args.backbone
+    report = convert_mmaction_checkpoint(
+        args.checkpoint, args.output, num_labels=args.num_labels, backbone_type=backbone_type
+    )
     print(report.summary())
     print(f"wrote {args.output}")

@@ -188,21 +188,30 @@ class GladPreTrainedModel(PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """Kaiming (fan-out) convs, unit BN, PyTorch-default linears (the reference keeps them for the domain
-        classifiers), and N(0, initializer_range) for the video classifier (mmaction's I3DHead)."""
-        if isinstance(module, nn.Conv3d):
+        classifiers), and N(0, initializer_range) for the video classifier (mmaction's I3DHead).
+
+        A transformers backbone (a `PreTrainedModel` inside) is initialised by its own `_init_weights` (transformers
+        dispatches to it); torchvision backbones flag their tensors as initialised, which the `init` functions skip.
+        """
+        if isinstance(module, (nn.Conv2d, nn.Conv3d)):
             init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
             if module.bias is not None:
                 init.zeros_(module.bias)
-        elif isinstance(module, nn.BatchNorm3d):
+        elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm3d)):
             init.ones_(module.weight)
             init.zeros_(module.bias)
             init.zeros_(module.running_mean)
             init.ones_(module.running_var)
             init.zeros_(module.num_batches_tracked)
+        elif isinstance(module, nn.LayerNorm) and module.elementwise_affine:
+            init.ones_(module.weight)
+            if module.bias is not None:
+                init.zeros_(module.bias)
         elif isinstance(module, nn.Linear):
             init.kaiming_uniform_(module.weight, a=math.sqrt(5))
-            bound = 1 / math.sqrt(module.weight.shape[1])
-            init.uniform_(module.bias, -bound, bound)
+            if module.bias is not None:
+                bound = 1 / math.sqrt(module.weight.shape[1])
+                init.uniform_(module.bias, -bound, bound)
         elif isinstance(module, VideoClassifierHead):
             init.normal_(module.fc.weight, std=self.config.initializer_range)
             init.zeros_(module.fc.bias)
