@@ -1,0 +1,224 @@
+"""Typed arguments of `scripts/train_glad.py`, parsed by transformers' `HfArgumentParser` from a YAML/JSON file
+and/or the command line (command line wins).
+
+The defaults are the built-in synthetic Kinetics->BABEL job (`make demo`): a tiny GLAD trained from scratch on CPU
+in minutes. `configs/k2b_i3d_paper.yaml` holds the paper's recipe (SPEC §7). Flags without a prefix set stage 2
+(GLAD); `tol_*` flags set stage 1 (temporal-order learning).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from transformers import HfArgumentParser
+
+STAGES = ("tol", "glad", "both")
+DATASETS = ("synthetic", "kinetics2babel")
+MODEL_SIZES = ("i3d_r50_nl", "tiny")
+
+
+@dataclass
+class DataArguments:
+    """Where the videos and annotation lists are, and how clips are sized."""
+
+    dataset: str = field(default="synthetic", metadata={"help": "synthetic | kinetics2babel"})
+    data_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Root holding k400/ and babel/ (each with train/ and val/). For the synthetic dataset it is "
+            "generated there if absent (default: <cache>/glad_hf/synthetic_k2b)."
+        },
+    )
+    annotations: str | None = field(
+        default=None, metadata={"help": "Path or URL of kinetics2babel.tar (default: the official one)."}
+    )
+    cache_dir: str | None = field(default=None, metadata={"help": "datasets cache folder."})
+    backgrounds_dir: str | None = field(
+        default=None,
+        metadata={"help": "Median backgrounds for BackgroundBlend (scripts/extract_backgrounds.py)."},
+    )
+    short_side: int = field(default=40, metadata={"help": "Resize the short side to this before cropping."})
+    crop_size: int = field(default=32, metadata={"help": "Network input height = width."})
+    num_workers: int = field(default=0, metadata={"help": "DataLoader workers per process."})
+    video_backend: str = field(default="auto", metadata={"help": "auto | decord | pyav"})
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"--dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if self.dataset == "kinetics2babel" and not self.data_dir:
+            raise ValueError("--dataset kinetics2babel needs --data_dir (a folder with k400/ and babel/)")
+        if self.data_dir and self.dataset == "kinetics2babel" and not Path(self.data_dir).is_dir():
+            raise ValueError(f"--data_dir {self.data_dir} is not a folder")
+        if self.backgrounds_dir and not Path(self.backgrounds_dir).is_dir():
+            raise ValueError(f"--backgrounds_dir {self.backgrounds_dir} is not a folder")
+        if self.crop_size > self.short_side:
+            raise ValueError(f"--crop_size {self.crop_size} is larger than --short_side {self.short_side}")
+
+
+@dataclass
+class ModelArguments:
+    """Which network, where it starts from, and the GLAD switches of the paper's tables."""
+
+    model_size: str = field(
+        default="tiny",
+        metadata={"help": "i3d_r50_nl (the paper's) | tiny (demo, tests; with --backbone_type: that family, tiny)"},
+    )
+    backbone_type: str | None = field(
+        default=None, metadata={"help": "resnet3d | tsm | transformers | torchvision (default: resnet3d)"}
+    )
+    backbone_config: str | None = field(
+        default=None,
+        metadata={"help": "The backbone's own config: a JSON string or the path of a JSON file (see README)."},
+    )
+    init_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "Folder or Hub id to start from: stage 1's start with --stage tol/both (the paper: the "
+            "converted mmaction Kinetics I3D), stage 2's with --stage glad. None = from scratch."
+        },
+    )
+    domain_alignment: list[str] = field(
+        default_factory=lambda: ["local", "global", "cross"],
+        metadata={
+            "help": "Domain classifiers: any of local global cross video (DANN); 'none' for source-only."
+        },
+    )
+    forward_target: bool = field(
+        default=True, metadata={"help": "Forward target batches in stage 2 (batch-norm statistics)."}
+    )
+    batch_norm_grouping: str = field(default="per_group", metadata={"help": "per_group | fused"})
+    test_view_aggregation: str = field(default="reference", metadata={"help": "reference | all_views"})
+    grl_lambda: float = field(default=1.0, metadata={"help": "Gradient-reversal factor."})
+    domain_loss_weight: float = field(default=1.0, metadata={"help": "Weight of each domain loss."})
+    gradient_checkpointing: bool = field(default=False)
+
+    def __post_init__(self):
+        if self.model_size not in MODEL_SIZES:
+            raise ValueError(f"--model_size must be one of {MODEL_SIZES}, got {self.model_size!r}")
+        if self.backbone_config and not self.backbone_config.lstrip().startswith("{"):
+            path = Path(self.backbone_config)
+            if not path.is_file():
+                raise ValueError(f"--backbone_config {self.backbone_config} is neither a JSON object nor a file")
+            self.backbone_config = path.read_text()
+        if self.backbone_config:
+            try:
+                json.loads(self.backbone_config)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"--backbone_config is not valid JSON: {error}") from error
+        if isinstance(self.domain_alignment, str):
+            self.domain_alignment = self.domain_alignment.split()
+        if list(self.domain_alignment) in (["none"], []):
+            self.domain_alignment = []
+
+
+@dataclass
+class GladTrainingArguments:
+    """Both stages' optimisation, checkpoints, logging and Hub upload."""
+
+    output_dir: str = field(
+        default="outputs/glad_synthetic", metadata={"help": "Where models, logs, metrics go."}
+    )
+    stage: str = field(
+        default="both", metadata={"help": "tol | glad | both (tol, then glad from its backbone)"}
+    )
+    seed: int = field(default=0)
+    # stage 2 (GLAD)
+    num_train_epochs: int = field(default=4, metadata={"help": "Stage 2 epochs (one pass over the source)."})
+    max_train_steps: int | None = field(
+        default=None, metadata={"help": "Cap on optimiser steps of each stage."}
+    )
+    per_device_train_batch_size: int = field(
+        default=8, metadata={"help": "Stage 2 videos per domain per device."}
+    )
+    per_device_eval_batch_size: int = field(default=16)
+    learning_rate: float = field(default=0.01, metadata={"help": "Stage 2 base learning rate (SGD)."})
+    weight_decay: float = field(default=1e-4)
+    momentum: float = field(default=0.9)
+    max_grad_norm: float = field(default=40.0)
+    background_blend: bool = field(
+        default=True, metadata={"help": "BackgroundBlend on source clips (SPEC §5)."}
+    )
+    blend_prob: float = field(default=0.25)
+    blend_alpha: float = field(default=0.75)
+    compare_source_only: bool = field(
+        default=True, metadata={"help": "Also train a source-only stage 2 on the same budget and compare."}
+    )
+    # stage 1 (TOL)
+    tol_num_train_epochs: int = field(default=2)
+    tol_max_train_steps: int | None = field(default=None, metadata={"help": "Defaults to --max_train_steps."})
+    tol_per_device_train_batch_size: int = field(default=16)
+    tol_learning_rate: float = field(default=0.01)
+    tol_lr_decay_epochs: list[int] = field(
+        default_factory=list, metadata={"help": "Epochs where the LR x 0.1."}
+    )
+    # run
+    gradient_accumulation_steps: int = field(default=1)
+    checkpointing_steps: int | None = field(
+        default=None, metadata={"help": "Save the training state every N steps (always at each epoch's end)."}
+    )
+    checkpoints_total_limit: int = field(default=2)
+    resume_from_checkpoint: str | None = field(
+        default=None, metadata={"help": "'latest' or a checkpoint folder of the stage being trained."}
+    )
+    evaluate_every_epoch: bool = field(default=True)
+    eval_split: str = field(
+        default="test", metadata={"help": "Target split for validation and the final scores."}
+    )
+    logging_steps: int = field(default=10)
+    report_to: str = field(default="tensorboard", metadata={"help": "tensorboard | wandb | all | none"})
+    push_to_hub: bool = field(default=False)
+    hub_model_id: str | None = field(default=None)
+    hub_private: bool = field(default=False)
+    hub_token: str | None = field(default=None)
+
+    def __post_init__(self):
+        if self.stage not in STAGES:
+            raise ValueError(f"--stage must be one of {STAGES}, got {self.stage!r}")
+        if self.push_to_hub and not self.hub_model_id:
+            raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
+        for name in ("num_train_epochs", "tol_num_train_epochs", "per_device_train_batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
+        if self.tol_max_train_steps is None:
+            self.tol_max_train_steps = self.max_train_steps
+
+
+ARGUMENT_CLASSES = (DataArguments, ModelArguments, GladTrainingArguments)
+
+
+def _read_config_file(path: str) -> dict:
+    text = Path(path).read_text()
+    values = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of argument names to values")
+    known = {f.name for cls in ARGUMENT_CLASSES for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown configuration keys {unknown}; known keys are {sorted(known)}")
+    return values
+
+
+def parse_arguments(
+    argv: list[str] | None = None,
+) -> tuple[DataArguments, ModelArguments, GladTrainingArguments]:
+    """`[--config FILE.yaml|json] [--flag value ...]`: the file sets defaults, flags override them."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    config_path = None
+    if "--config" in argv:
+        position = argv.index("--config")
+        if position + 1 >= len(argv):
+            raise ValueError("--config needs a file path")
+        config_path = argv[position + 1]
+        del argv[position : position + 2]
+    if config_path:
+        parser.set_defaults(**_read_config_file(config_path))
+    *parsed, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    if remaining:
+        raise ValueError(f"unknown arguments {remaining}")
+    return tuple(parsed)

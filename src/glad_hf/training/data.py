@@ -1,0 +1,150 @@
+"""From parsed arguments to the torch datasets each stage trains and evaluates on."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from torch.utils.data import ConcatDataset
+
+from ..configuration_glad import GladConfig
+from ..data import (
+    BackgroundBlend,
+    GladClipDataset,
+    TemporalOrderDataset,
+    VideoResizeTransform,
+    VideoTestTransform,
+    VideoTrainTransform,
+    extract_backgrounds,
+    load_k2b_domains,
+)
+from ..data.annotations import read_annotation_tar
+from .arguments import DataArguments, GladTrainingArguments
+
+# Stage-1 frame intervals (SPEC §6): Kinetics clips are sampled sparser than BABEL's.
+TOL_SOURCE_FRAME_INTERVAL = 2
+TOL_TARGET_FRAME_INTERVAL = 1
+
+
+def default_synthetic_root() -> Path:
+    """Where the synthetic Kinetics->BABEL is generated when --data_dir is not given."""
+    cache = os.environ.get("GLAD_HF_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "glad_hf"
+    )
+    return Path(cache) / "synthetic_k2b"
+
+
+def data_root(data_args: DataArguments) -> Path:
+    if data_args.data_dir:
+        return Path(data_args.data_dir)
+    if data_args.dataset != "synthetic":
+        raise ValueError("--data_dir is required for --dataset kinetics2babel")
+    return default_synthetic_root()
+
+
+def load_domains(data_args: DataArguments) -> dict:
+    """{"source": DatasetDict, "target": DatasetDict}; generates the synthetic dataset when needed."""
+    return load_k2b_domains(
+        dataset=data_args.dataset,
+        data_dir=data_root(data_args),
+        annotations=data_args.annotations,
+        cache_dir=data_args.cache_dir,
+    )
+
+
+def ensure_backgrounds(data_args: DataArguments, num_workers: int = 2) -> Path:
+    """The backgrounds folder: --backgrounds_dir, or (synthetic) median backgrounds extracted once under the data
+    root (SPEC §5; resumable, existing images are kept)."""
+    if data_args.backgrounds_dir:
+        return Path(data_args.backgrounds_dir)
+    if data_args.dataset != "synthetic":
+        raise ValueError(
+            "--background_blend needs --backgrounds_dir (extract them with scripts/extract_backgrounds.py)"
+        )
+    root = data_root(data_args)
+    output = root / "backgrounds" / "k400" / "train"
+    rows = read_annotation_tar(root / "kinetics2babel.tar")["k400_train"]
+    extract_backgrounds(root / "k400" / "train", rows, output, num_workers=num_workers, progress=False)
+    return output
+
+
+def glad_train_datasets(
+    domains, config: GladConfig, data_args, train_args: GladTrainingArguments, blend: bool
+):
+    """Stage-2 source (train-mode sampling, augmentation, optional BackgroundBlend) and target (test-mode sampling,
+    augmentation) datasets (SPEC §2, §5, §7)."""
+    background = None
+    if blend:
+        background = BackgroundBlend(
+            ensure_backgrounds(data_args), p=train_args.blend_prob, alpha=train_args.blend_alpha
+        )
+    common = dict(
+        clip_len=config.clip_len,
+        num_clips=config.num_clips,
+        local_clip_indices=config.local_clip_indices,
+        global_frame_index=config.global_frame_index,
+        decode="views",
+        video_backend=data_args.video_backend,
+    )
+    source = GladClipDataset(
+        domains["source"]["train"],
+        VideoTrainTransform(data_args.crop_size, data_args.short_side, background_blend=background),
+        test_mode=False,
+        seed=train_args.seed,
+        **common,
+    )
+    target = GladClipDataset(
+        domains["target"]["train"],
+        VideoTrainTransform(data_args.crop_size, data_args.short_side),
+        test_mode=True,
+        seed=train_args.seed + 1,
+        **common,
+    )
+    return source, target
+
+
+def evaluation_dataset(split, config: GladConfig, data_args) -> GladClipDataset:
+    """Test-path samples (SPEC §4): test-mode sampling, short side + centre crop, decoding only what the configured
+    aggregation reads."""
+    decode = "reference_test" if config.test_view_aggregation == "reference" else "views"
+    return GladClipDataset(
+        split,
+        VideoTestTransform(data_args.short_side, data_args.crop_size),
+        test_mode=True,
+        clip_len=config.clip_len,
+        num_clips=config.num_clips,
+        local_clip_indices=config.local_clip_indices,
+        global_frame_index=config.global_frame_index,
+        decode=decode,
+        video_backend=data_args.video_backend,
+    )
+
+
+class EpochConcatDataset(ConcatDataset):
+    """ConcatDataset that forwards `set_epoch` to its parts (their per-sample randomness depends on the epoch)."""
+
+    def set_epoch(self, epoch: int) -> None:
+        for part in self.datasets:
+            part.set_epoch(epoch)
+
+
+def temporal_order_dataset(
+    domains, split: str, config: GladConfig, data_args, seed: int
+) -> EpochConcatDataset:
+    """Stage-1 samples of both domains in one dataset (SPEC §6: mixed into one batch)."""
+    transform = VideoResizeTransform(data_args.crop_size, data_args.short_side)
+    parts = [
+        TemporalOrderDataset(
+            domains[domain][split],
+            transform,
+            frame_interval=interval,
+            num_clips=config.tol_num_clips,
+            clip_len=config.clip_len,
+            seed=seed + offset,
+            video_backend=data_args.video_backend,
+        )
+        for offset, (domain, interval) in enumerate(
+            [("source", TOL_SOURCE_FRAME_INTERVAL), ("target", TOL_TARGET_FRAME_INTERVAL)]
+        )
+    ]
+    return EpochConcatDataset(parts)

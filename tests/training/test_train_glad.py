@@ -1,0 +1,170 @@
+"""End-to-end training on a tiny synthetic Kinetics->BABEL: both stages, resume, DDP on two CPU processes,
+bad arguments."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from huggingface_hub import ModelCard
+
+from glad_hf import GladForVideoClassification
+from glad_hf.data import SyntheticK2BConfig, generate_synthetic_k2b
+from glad_hf.training import stages
+from glad_hf.training.arguments import parse_arguments
+from glad_hf.training.run import run_training
+
+REPO = Path(__file__).resolve().parents[2]
+
+TINY_DATA = SyntheticK2BConfig(
+    num_classes=3,
+    frame_size=32,
+    source_train_per_class=4,
+    source_test_per_class=2,
+    source_num_frames=(20, 30),
+    target_train_sequences=2,
+    target_test_sequences=1,
+    segments_per_sequence=(3, 4),
+    target_segment_range=(16, 40),
+)
+
+
+@pytest.fixture(scope="module")
+def synthetic_root(tmp_path_factory):
+    return generate_synthetic_k2b(tmp_path_factory.mktemp("synthetic"), TINY_DATA, progress=False)
+
+
+def tiny_run_args(root, output_dir, *extra):
+    return [
+        "--data_dir", str(root), "--output_dir", str(output_dir), "--short_side", "32", "--crop_size", "24",
+        "--per_device_train_batch_size", "4", "--per_device_eval_batch_size", "8",
+        "--tol_per_device_train_batch_size", "4", "--report_to", "none", "--seed", "3", *extra,
+    ]  # fmt: skip
+
+
+def test_both_stages_end_to_end(synthetic_root, tmp_path):
+    output = tmp_path / "run"
+    args = parse_arguments(
+        tiny_run_args(synthetic_root, output, "--max_train_steps", "2", "--report_to", "tensorboard")
+    )
+    results = run_training(*args)
+    assert set(results) == {"tol", "glad", "source_only"}
+    for stage in ("tol", "glad", "source_only"):
+        assert (output / stage / "complete.json").is_file() and (output / stage / "metrics.json").is_file()
+        assert (output / stage / "last" / "model.safetensors").is_file()
+        assert (output / stage / "last" / "video_preprocessor_config.json").is_file()
+    glad = json.loads((output / "glad" / "metrics.json").read_text())
+    assert glad["steps"] == 2 and 0.0 <= glad["target"]["mean_class_accuracy"] <= 1.0
+    from glad_hf.data.annotations import read_annotation_tar
+
+    num_target_test = len(read_annotation_tar(synthetic_root / "kinetics2babel.tar")["babel_test"])
+    assert sum(map(sum, glad["target"]["confusion_matrix"])) == num_target_test
+    assert json.loads((output / "results.json").read_text())["glad"] == glad
+    assert (output / "glad" / "confusion_matrix.png").stat().st_size > 1000
+    card = ModelCard.load(output / "glad" / "last" / "README.md")
+    assert card.data.library_name == "glad_hf" and card.data.eval_results
+    assert any(path.name.startswith("events.out.tfevents") for path in (output / "logs").rglob("*"))
+    # stage 2 started from stage 1's backbone and the classifier reloads from its folder
+    model = GladForVideoClassification.from_pretrained(output / "glad" / "last")
+    assert model.config.domain_alignment == ("local", "global", "cross")
+    source_only = GladForVideoClassification.from_pretrained(output / "source_only" / "last")
+    assert source_only.config.domain_alignment == ()
+    # a resumed run reuses finished stages instead of training them again
+    again = run_training(*parse_arguments(tiny_run_args(synthetic_root, output, "--max_train_steps", "2",
+                                                        "--resume_from_checkpoint", "latest")))
+    assert again["glad"].model is None and again["glad"].metrics["steps"] == 2
+
+
+def _weights(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_resume_after_a_kill_gives_the_same_weights(synthetic_root, tmp_path, monkeypatch):
+    common = ["--stage", "glad", "--max_train_steps", "5", "--num_train_epochs", "3", "--checkpointing_steps", "2",
+              "--compare_source_only", "false", "--evaluate_every_epoch", "false"]  # fmt: skip
+    straight = run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "straight", *common)))
+    expected = _weights(straight["glad"].model)
+
+    original = stages._log_step
+
+    def crash_at_step_3(accelerator, progress, train_args, prefix, values):
+        original(accelerator, progress, train_args, prefix, values)
+        if progress.global_step == 3:
+            raise KeyboardInterrupt("simulated kill")
+
+    monkeypatch.setattr(stages, "_log_step", crash_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "killed", *common)))
+    monkeypatch.setattr(stages, "_log_step", original)
+    assert [p.name for p in (tmp_path / "killed" / "glad" / "checkpoints").iterdir()] == ["step_00000002"]
+    resumed = run_training(
+        *parse_arguments(tiny_run_args(synthetic_root, tmp_path / "killed", *common, "--resume_from_checkpoint", "latest"))
+    )
+    assert resumed["glad"].metrics["steps"] == 5
+    for key, value in _weights(resumed["glad"].model).items():
+        torch.testing.assert_close(value, expected[key], rtol=1e-5, atol=1e-6, msg=key)
+
+
+def test_two_cpu_processes(synthetic_root, tmp_path):
+    output = tmp_path / "ddp"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        str(REPO / "tests" / "training" / "ddp_worker.py"),
+        *tiny_run_args(synthetic_root, output, "--stage", "glad", "--max_train_steps", "3",
+                       "--compare_source_only", "false"),
+    ]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    ranks = [json.loads((output / f"rank{i}.json").read_text()) for i in range(2)]
+    assert [r["world"] for r in ranks] == [2, 2]
+    assert ranks[0]["checksum"] == pytest.approx(ranks[1]["checksum"], rel=1e-9)  # DDP kept replicas equal
+    first_epoch = [set(r["rows"][:4]) for r in ranks]  # one batch of 4 per rank in the first epoch
+    assert first_epoch[0] and not first_epoch[0] & first_epoch[1]  # each rank loads its own shard
+    metrics = json.loads((output / "glad" / "metrics.json").read_text())
+    num_target_test = sum(map(sum, metrics["target"]["confusion_matrix"]))
+    from glad_hf.data.annotations import read_annotation_tar
+
+    assert num_target_test == len(read_annotation_tar(synthetic_root / "kinetics2babel.tar")["babel_test"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--dataset", "kinetics2babel"], "needs --data_dir"),
+        (["--dataset", "kinetics2babel", "--data_dir", "/nonexistent/k2b"], "is not a folder"),
+        (["--stage", "pretrain"], "--stage must be one of"),
+        (["--model_size", "huge"], "--model_size must be one of"),
+        (["--push_to_hub", "true"], "--hub_model_id"),
+        (["--no_such_flag", "1"], "unknown arguments"),
+    ],
+)
+def test_bad_arguments_fail_before_any_work(argv, message):
+    with pytest.raises((ValueError, SystemExit), match=message):
+        parse_arguments(argv)
+
+
+def test_unknown_config_key(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("dataset: synthetic\nlearning_rat: 0.1\n")
+    with pytest.raises(ValueError, match=r"unknown configuration keys \['learning_rat'\]"):
+        parse_arguments(["--config", str(config)])
+
+
+def test_stage2_init_folder_without_a_backbone(synthetic_root, tmp_path):
+    folder = tmp_path / "not_glad"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    with pytest.raises(ValueError, match="not_glad"):
+        run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "out", "--stage", "glad",
+                                                    "--init_model", str(folder))))
+    assert not (tmp_path / "out" / "glad").exists()
+
+
+def test_the_synthetic_demo_config_file_states_the_defaults():
+    from_file = parse_arguments(["--config", str(REPO / "configs" / "synthetic_demo.yaml")])
+    assert from_file == parse_arguments([])
