@@ -1,0 +1,47 @@
+"""Kinetics->BABEL data: annotation lists, the `datasets` builder, frame sampling and decoding, transforms."""
+
+from glad_hf.data.annotations import (
+    KINETICS2BABEL_ANNOTATIONS_URL,
+    AnnotationError,
+    AnnotationRow,
+    read_annotation_list,
+    read_annotation_tar,
+    resolve_annotations,
+)
+from glad_hf.data.background import BackgroundBlend, extract_backgrounds, median_background
+from glad_hf.data.builder import Kinetics2Babel, Kinetics2BabelConfig, load_k2b_domains, verify_media
+from glad_hf.data.readers import FrameReadError, RawFrameReader, VideoFileReader, read_frames
+from glad_hf.data.sampling import sample_frames, view_cell_mask
+from glad_hf.data.synthetic import SyntheticK2BConfig, generate_synthetic_k2b
+from glad_hf.data.transforms import VideoResizeTransform, VideoTestTransform, VideoTrainTransform
+from glad_hf.data.video_datasets import DomainPairedLoader, GladClipDataset, TemporalOrderDataset
+
+__all__ = [
+    "KINETICS2BABEL_ANNOTATIONS_URL",
+    "AnnotationError",
+    "AnnotationRow",
+    "BackgroundBlend",
+    "DomainPairedLoader",
+    "FrameReadError",
+    "GladClipDataset",
+    "Kinetics2Babel",
+    "Kinetics2BabelConfig",
+    "RawFrameReader",
+    "SyntheticK2BConfig",
+    "TemporalOrderDataset",
+    "VideoFileReader",
+    "VideoResizeTransform",
+    "VideoTestTransform",
+    "VideoTrainTransform",
+    "extract_backgrounds",
+    "generate_synthetic_k2b",
+    "load_k2b_domains",
+    "median_background",
+    "read_annotation_list",
+    "read_annotation_tar",
+    "read_frames",
+    "resolve_annotations",
+    "sample_frames",
+    "verify_media",
+    "view_cell_mask",
+]

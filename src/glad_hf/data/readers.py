@@ -1,0 +1,251 @@
+"""Frame readers that decode only the frames asked for.
+
+Frames are addressed by *frame number*: a JPEG's file number for rawframe folders (`img_{:05d}.jpg`), a
+0-based frame index for video files. Every reader returns uint8 RGB frames `[F, H, W, 3]` in the order
+asked (repeated numbers are decoded once) and counts what it decoded in `frames_decoded`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Sequence
+
+import av
+import numpy as np
+from PIL import Image
+
+FRAME_FILENAME_TEMPLATE = "img_{:05d}.jpg"
+VIDEO_BACKENDS = ("auto", "decord", "pyav")
+# decord readers a process inherited through fork (DataLoader workers): destroying one there waits forever
+# on decoding threads that stayed in the parent, so they are kept here, unused, for the process's lifetime.
+_DECORD_READERS_FROM_PARENT = []
+
+
+class FrameReadError(RuntimeError):
+    """A frame could not be read: missing frame file, corrupt or truncated video, frame beyond the end."""
+
+
+def _unique_frame_numbers(frame_numbers: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    numbers = np.asarray(frame_numbers, dtype=np.int64).reshape(-1)
+    if numbers.size == 0:
+        raise ValueError("no frame numbers to read")
+    if numbers.min() < 0:
+        raise ValueError(f"frame numbers must be >= 0, got {numbers.min()}")
+    return np.unique(numbers, return_inverse=True)
+
+
+class RawFrameReader:
+    """Reads JPEG frames `img_{:05d}.jpg` from a frame folder."""
+
+    def __init__(self, filename_template: str = FRAME_FILENAME_TEMPLATE):
+        self.filename_template = filename_template
+        self.frames_decoded = 0
+
+    def read(self, frame_dir: str | os.PathLike, frame_numbers: Sequence[int]) -> np.ndarray:
+        """uint8 `[F, H, W, 3]` frames `frame_numbers` (file numbers) of `frame_dir`."""
+        unique, inverse = _unique_frame_numbers(frame_numbers)
+        frames = []
+        for number in unique:
+            path = os.path.join(frame_dir, self.filename_template.format(number))
+            try:
+                with Image.open(path) as image:
+                    frames.append(np.asarray(image.convert("RGB")))
+            except FileNotFoundError:
+                raise FrameReadError(f"missing frame file {path} (frame {number} of {frame_dir})") from None
+            except OSError as error:
+                raise FrameReadError(f"cannot decode frame file {path}: {error}") from error
+            self.frames_decoded += 1
+        shapes = {frame.shape for frame in frames}
+        if len(shapes) > 1:
+            raise FrameReadError(f"frames of {frame_dir} differ in size: {sorted(shapes)}")
+        return np.stack(frames)[inverse]
+
+
+class VideoFileReader:
+    """Reads frames of a video file with decord, or with PyAV where decord cannot read the file.
+
+    backend: "auto" (decord if installed, falling back to PyAV on any decord error), "decord" or "pyav".
+    num_threads: decoding threads (1 suits DataLoader workers).
+    Both seek to the keyframe before a wanted frame unless already decoding in its GOP, so only the GOPs
+    that hold wanted frames are decoded (up to the last wanted frame of each); only wanted frames are
+    converted to RGB.
+    """
+
+    def __init__(self, backend: str = "auto", num_threads: int = 1):
+        if backend not in VIDEO_BACKENDS:
+            raise ValueError(f"backend must be one of {VIDEO_BACKENDS}, got {backend!r}")
+        if backend == "decord":
+            import decord  # noqa: F401  (fail now, with the import error, rather than at the first read)
+        self.backend = backend
+        self.num_threads = num_threads
+        self.frames_decoded = 0
+        self._decord_reader = None
+        self._decord_key = None  # (process id, path) of the open decord reader
+
+    def __getstate__(self) -> dict:
+        # The open decord reader is not picklable (DataLoader workers started with "spawn" pickle datasets).
+        return {**self.__dict__, "_decord_reader": None, "_decord_key": None}
+
+    def _use_decord(self) -> bool:
+        if self.backend == "auto":
+            try:
+                import decord  # noqa: F401
+            except ImportError:
+                return False
+        return self.backend != "pyav"
+
+    def _open_decord(self, path: str):
+        # One open reader is kept, so that `num_frames` then `read` on the same file parse it once.
+        if self._decord_key != (os.getpid(), path):
+            import decord
+
+            self._close_decord()
+            self._decord_reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=self.num_threads)
+            self._decord_key = (os.getpid(), path)
+        return self._decord_reader
+
+    def _close_decord(self) -> None:
+        if self._decord_key is not None and self._decord_key[0] != os.getpid():
+            _DECORD_READERS_FROM_PARENT.append(self._decord_reader)
+        self._decord_reader = None
+        self._decord_key = None
+
+    def _with_backend(self, path: str, decord_fn, pyav_fn):
+        if not os.path.isfile(path):
+            raise FrameReadError(f"missing video file {path}")
+        if not self._use_decord():
+            return pyav_fn(path)
+        try:
+            return decord_fn(path)
+        except FrameReadError:
+            raise
+        except Exception as decord_error:  # decord raises RuntimeError/DECORDError on unreadable files
+            self._close_decord()
+            if self.backend == "decord":
+                raise FrameReadError(
+                    f"cannot read video {path} with decord: {decord_error}"
+                ) from decord_error
+            try:
+                return pyav_fn(path)
+            except FrameReadError as pyav_error:
+                raise FrameReadError(f"{pyav_error} (decord failed too: {decord_error})") from pyav_error
+
+    def num_frames(self, path: str | os.PathLike) -> int:
+        """Frame count from the container (decord's frame index, or PyAV's stream metadata/packets)."""
+        return self._with_backend(os.fspath(path), lambda p: len(self._open_decord(p)), _pyav_num_frames)
+
+    def read(self, path: str | os.PathLike, frame_numbers: Sequence[int]) -> np.ndarray:
+        """uint8 `[F, H, W, 3]` frames `frame_numbers` (0-based indices) of the video at `path`."""
+        unique, inverse = _unique_frame_numbers(frame_numbers)
+        frames = self._with_backend(
+            os.fspath(path), lambda p: self._read_decord(p, unique), lambda p: self._read_pyav(p, unique)
+        )
+        return frames[inverse]
+
+    def _read_decord(self, path: str, unique: np.ndarray) -> np.ndarray:
+        reader = self._open_decord(path)
+        _check_in_range(path, unique, len(reader))
+        frames = reader.get_batch(unique.tolist()).asnumpy()
+        self.frames_decoded += len(unique)
+        return frames
+
+    def _read_pyav(self, path: str, unique: np.ndarray) -> np.ndarray:
+        frames, decoded = _pyav_read(path, unique, self.num_threads)
+        self.frames_decoded += decoded
+        return frames
+
+
+def _check_in_range(path: str, unique: np.ndarray, num_frames: int) -> None:
+    if unique[-1] >= num_frames:
+        raise FrameReadError(
+            f"frame {unique[-1]} requested beyond the end of {path}, which has {num_frames} frames "
+            f"(frames 0-{num_frames - 1})"
+        )
+
+
+def _open_pyav(path: str):
+    try:
+        return av.open(path)
+    except (av.FFmpegError, OSError) as error:
+        raise FrameReadError(f"cannot open video {path} (corrupt or truncated?): {error}") from error
+
+
+def _pyav_num_frames(path: str) -> int:
+    with _open_pyav(path) as container:
+        if not container.streams.video:
+            raise FrameReadError(f"{path} holds no video stream")
+        stream = container.streams.video[0]
+        if stream.frames > 0:
+            return stream.frames
+        try:
+            return sum(1 for packet in container.demux(stream) if packet.size > 0)
+        except av.FFmpegError as error:
+            raise FrameReadError(f"cannot demux video {path} (corrupt or truncated?): {error}") from error
+
+
+def _pyav_read(path: str, unique: np.ndarray, num_threads: int) -> tuple[np.ndarray, int]:
+    # PyAV has no random access. One demuxing pass (packets only, nothing decoded) gives the keyframes; each
+    # wanted frame is then reached by seeking to its keyframe unless the decoder is already in that GOP, and
+    # only wanted frames are converted to RGB. Frame indices come from timestamps.
+    out: list[np.ndarray | None] = [None] * len(unique)
+    decoded = 0
+    with _open_pyav(path) as container:
+        if not container.streams.video:
+            raise FrameReadError(f"{path} holds no video stream")
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = num_threads
+        rate, time_base, start = (
+            stream.average_rate or stream.guessed_rate,
+            stream.time_base,
+            stream.start_time or 0,
+        )
+        if not rate or not time_base:
+            raise FrameReadError(f"{path}: the video stream has no frame rate, cannot locate frame indices")
+        if stream.frames > 0:
+            _check_in_range(path, unique, stream.frames)
+
+        def index_of(pts: int) -> int:
+            return round((pts - start) * time_base * rate)
+
+        try:
+            keyframe_pts = sorted(
+                p.pts for p in container.demux(stream) if p.is_keyframe and p.pts is not None
+            )
+            keyframes = [index_of(pts) for pts in keyframe_pts]
+            position, frames = -1, None
+            for slot, wanted in enumerate(unique.tolist()):
+                k = bisect.bisect_right(keyframes, wanted) - 1
+                if frames is None or position < (keyframes[k] if k >= 0 else 0):
+                    container.seek(keyframe_pts[k] if k >= 0 else start, stream=stream, backward=True)
+                    frames = container.decode(stream)
+                while position < wanted:
+                    frame = next(frames, None)
+                    if frame is None:
+                        break
+                    if frame.pts is None:
+                        raise FrameReadError(
+                            f"{path}: frames carry no timestamps, cannot locate frame indices"
+                        )
+                    decoded += 1
+                    position = index_of(frame.pts)
+                    if position == wanted:
+                        out[slot] = frame.to_ndarray(format="rgb24")
+        except av.FFmpegError as error:
+            raise FrameReadError(f"cannot decode video {path} (corrupt or truncated?): {error}") from error
+    missing = [int(n) for n, frame in zip(unique, out, strict=True) if frame is None]
+    if missing:
+        raise FrameReadError(
+            f"could not decode frames {missing[:10]} of {path} ({len(missing)} missing; truncated video or "
+            f"frames beyond its end?)"
+        )
+    return np.stack(out), decoded
+
+
+def read_frames(path: str | os.PathLike, media: str, frame_numbers: Sequence[int]) -> np.ndarray:
+    """uint8 `[F, H, W, 3]` frames of a frame folder (`media="rawframes"`) or video file (`"video"`)."""
+    if media == "rawframes":
+        return RawFrameReader().read(path, frame_numbers)
+    if media == "video":
+        return VideoFileReader().read(path, frame_numbers)
+    raise ValueError(f"media must be 'rawframes' or 'video', got {media!r}")

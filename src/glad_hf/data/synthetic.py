@@ -1,0 +1,766 @@
+"""Synthetic Kinetics->BABEL: a small procedural dataset in the real benchmark's layout (SPEC §1).
+
+It has the two gaps of K->B in miniature (see dataset_scripts/kinetics2babel/SYNTHETIC.md):
+- source ("k400"): one clip per video, 60-150 frames with the action throughout, a cluttered background; a
+  fraction of the videos carries a weak class-correlated background texture (a shortcut a model can learn);
+- target ("babel"): long "sequences" on a plain grey background, one fixed-looking actor, several labelled
+  segments of log-normal length (median 54 frames) and varied speed, with transitions in between.
+A class is a motion pattern of one actor (hop, run across, throw arc, ...): the actor's look, size and position
+are drawn independently of the class, so a single frame does not tell the class; several patterns have a
+direction in time (ease-out arcs, quick jab then slow return, slow rise then fast drop).
+
+``generate_synthetic_k2b(root)`` writes ``<root>/k400/{train,val}``, ``<root>/babel/{train,val}`` (mp4 or
+rawframes, named as the real data), ``<root>/kinetics2babel.tar`` with the four lists in the real format, and
+``<root>/synthetic_k2b.json`` (config + content hash, so an identical dataset is reused).
+"""
+
+import colorsys
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from glad_hf.labels import K2B_LABELS, K400_CLASSES_PER_LABEL
+
+# Bump when the rendering changes, so that datasets written by older code are regenerated.
+GENERATOR_VERSION = 1
+METADATA_FILENAME = "synthetic_k2b.json"
+ANNOTATION_TAR = "kinetics2babel.tar"
+LIST_NAMES = ("k400_train", "k400_test", "babel_train", "babel_test")
+RANGE_KNOBS = (
+    "source_num_frames",
+    "source_speed_range",
+    "segments_per_sequence",
+    "target_segment_range",
+    "target_speed_range",
+    "transition_frames",
+)
+YOUTUBE_ID_ALPHABET = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
+
+
+@dataclass(frozen=True)
+class SyntheticK2BConfig:
+    """Knobs of the synthetic Kinetics->BABEL dataset (defaults: 480 source videos, ~250 target segments,
+    48x48 frames; generated in well under a minute on 2 cores).
+
+    Args:
+        seed: everything is a deterministic function of the config (this seed included).
+        num_classes: the first ``num_classes`` K->B labels (``glad_hf.labels.K2B_LABELS``) are used.
+        frame_size: frames are ``frame_size`` x ``frame_size`` RGB (even, for yuv420p video).
+        format: "mp4" (one H.264 file per Kinetics clip / BABEL sequence) or "rawframes" (JPEG folders).
+        fps: frame rate written into the mp4 files.
+        source_train_per_class, source_test_per_class: Kinetics-like clips per class in k400_train / k400_test.
+        source_num_frames: (min, max) frames of a source clip, uniform.
+        source_speed_range: (min, max) motion speed of source clips, log-uniform (1 = one cycle per
+            ``period_frames`` frames).
+        period_frames: frames of one motion cycle at speed 1.
+        background_cue_fraction: fraction of source videos whose background stripe orientation encodes the
+            class (the others get a random orientation); 0 removes the background shortcut.
+        background_texture_contrast: amplitude (0-255 levels) of the background stripes.
+        target_train_sequences, target_test_sequences: BABEL-like sequences in babel_train / babel_test.
+        segments_per_sequence: (min, max) labelled segments per sequence, uniform.
+        target_segment_median, target_segment_sigma: log-normal segment length (frames), median and sigma of
+            the log.
+        target_segment_range: (min, max) segment length, the log-normal is clipped to it.
+        target_speed_range: (min, max) motion speed of target segments, log-uniform (wider than the source's:
+            the temporal domain gap).
+        transition_frames: (min, max) unlabelled frames between segments, in which the actor walks to the next
+            segment's place.
+    """
+
+    seed: int = 0
+    num_classes: int = 5
+    frame_size: int = 48
+    format: str = "mp4"
+    fps: int = 30
+    source_train_per_class: int = 80
+    source_test_per_class: int = 16
+    source_num_frames: tuple[int, int] = (60, 150)
+    source_speed_range: tuple[float, float] = (0.8, 1.25)
+    period_frames: float = 30.0
+    background_cue_fraction: float = 0.3
+    background_texture_contrast: float = 14.0
+    target_train_sequences: int = 20
+    target_test_sequences: int = 10
+    segments_per_sequence: tuple[int, int] = (6, 10)
+    target_segment_median: float = 54.0
+    target_segment_sigma: float = 0.6
+    target_segment_range: tuple[int, int] = (16, 240)
+    target_speed_range: tuple[float, float] = (0.5, 2.0)
+    transition_frames: tuple[int, int] = (4, 12)
+
+    def __post_init__(self):
+        if not 2 <= self.num_classes <= len(K2B_LABELS):
+            raise ValueError(f"num_classes must be in [2, {len(K2B_LABELS)}], got {self.num_classes}")
+        if self.frame_size < 16 or self.frame_size % 2:
+            raise ValueError(f"frame_size must be an even number >= 16, got {self.frame_size}")
+        if self.format not in ("mp4", "rawframes"):
+            raise ValueError(f"format must be 'mp4' or 'rawframes', got {self.format!r}")
+        if not 0.0 <= self.background_cue_fraction <= 1.0:
+            raise ValueError(f"background_cue_fraction must be in [0, 1], got {self.background_cue_fraction}")
+        for name in RANGE_KNOBS:
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                raise ValueError(f"{name} must be (min, max) with 0 < min <= max, got {getattr(self, name)}")
+        if self.source_num_frames[0] < 16:
+            raise ValueError(f"source_num_frames must be at least 16 frames, got {self.source_num_frames}")
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return K2B_LABELS[: self.num_classes]
+
+    def config_hash(self) -> str:
+        """Content hash of the config and the generator version (what makes two datasets identical)."""
+        payload = json.dumps({"generator_version": GENERATOR_VERSION, "config": asdict(self)}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Motion patterns. A pattern maps the motion phase u (cycles, float [F]) and a horizontal direction (+1 / -1,
+# random per video: horizontal flips are a training augmentation, so no class may depend on left vs right) to
+# (dx, dy, scale): offsets in units of the video's amplitude (y down) and a size multiplier.
+# "run" and "crawl" return dx in frame widths, wrapped around the frame (the actor crosses the picture).
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _hop(u, direction):  # jump: repeated hops up from the ground
+    return np.zeros_like(u), -np.abs(np.sin(np.pi * u)), np.ones_like(u)
+
+
+def _run(u, direction):  # run: fast translation across the frame with a quick bob
+    return direction * 0.6 * u, -0.25 * np.abs(np.sin(2 * np.pi * u)), np.ones_like(u)
+
+
+def _throw(u, direction):  # throw: ease-out arc over the frame, then the next throw starts from the hand
+    g = 1 - (1 - u % 1) ** 2
+    return direction * (2 * g - 1), -4 * g * (1 - g), np.ones_like(u)
+
+
+def _kick(u, direction):  # kick: quick forward-up swing (40% of the cycle), then rest
+    swing = np.sin(np.pi * np.clip((u % 1) / 0.4, 0, 1))
+    return direction * swing, -0.6 * swing**2, np.ones_like(u)
+
+
+def _bend(u, direction):  # bend: slow smooth dip down-forward and back up
+    c = (1 - np.cos(2 * np.pi * u)) / 2
+    return direction * 0.5 * c, 0.9 * c, np.ones_like(u)
+
+
+def _dance(u, direction):  # dance: circling
+    return direction * np.sin(2 * np.pi * u), -np.cos(2 * np.pi * u), np.ones_like(u)
+
+
+def _clean(u, direction):  # clean: fast small wiping strokes while sweeping up and down
+    return 0.6 * np.sin(6 * np.pi * u), 0.5 * np.sin(2 * np.pi * u), np.ones_like(u)
+
+
+def _squat(u, direction):  # squat: down and back up, squashed at the bottom
+    c = (1 - np.cos(2 * np.pi * u)) / 2
+    return np.zeros_like(u), c, 1.0 - 0.2 * c
+
+
+def _punch(u, direction):  # punch: fast jab out (15% of the cycle), slow return (40%), rest
+    f = u % 1
+    reach = np.where(f < 0.15, f / 0.15, np.clip(1 - (f - 0.15) / 0.4, 0, 1))
+    return direction * reach, np.zeros_like(u), np.ones_like(u)
+
+
+def _crawl(u, direction):  # crawl: slow translation with a low wiggle
+    return direction * 0.2 * u, 0.3 * np.sin(4 * np.pi * u), np.ones_like(u)
+
+
+def _clap(u, direction):  # clap: the actor pulses in size in place
+    return np.zeros_like(u), np.zeros_like(u), 1.0 + 0.4 * np.sin(2 * np.pi * u)
+
+
+def _lift(u, direction):  # lift: slow rise (70% of the cycle), fast drop
+    f = u % 1
+    return np.zeros_like(u), -np.where(f < 0.7, f / 0.7, 1 - (f - 0.7) / 0.3), np.ones_like(u)
+
+
+MOTION_PATTERNS = {
+    "jump": _hop,
+    "run": _run,
+    "throw": _throw,
+    "kick": _kick,
+    "bend": _bend,
+    "dance": _dance,
+    "clean": _clean,
+    "squat": _squat,
+    "punch": _punch,
+    "crawl": _crawl,
+    "clap": _clap,
+    "lift": _lift,
+}
+WRAPPING_PATTERNS = ("run", "crawl")
+
+
+@dataclass
+class Trajectory:
+    """Per-frame actor state in pixels: centre x, y and radius, each float [F]."""
+
+    x: np.ndarray
+    y: np.ndarray
+    radius: np.ndarray
+
+
+def motion_trajectory(
+    label_name: str,
+    num_frames: int,
+    speed: float,
+    period_frames: float,
+    frame_size: int,
+    rng: np.random.Generator,
+) -> Trajectory:
+    """Pixel trajectory of one action of ``num_frames`` frames; phase, amplitude, size, direction and place are
+    drawn from ``rng`` independently of the class."""
+    u = rng.uniform(0, 1) + speed * np.arange(num_frames) / period_frames
+    direction = rng.choice([-1.0, 1.0])
+    dx, dy, scale = MOTION_PATTERNS[label_name](u, direction)
+    amplitude = rng.uniform(0.2, 0.3) * frame_size
+    radius = rng.uniform(0.08, 0.12) * frame_size * scale
+    margin = 1.5 * radius.max() + 1.0  # room for the tallest shape (the target body is 1.5 radii high)
+    low, high = margin, frame_size - margin
+    if label_name in WRAPPING_PATTERNS:
+        x = low + (rng.uniform(0, high - low) + dx * frame_size) % (high - low)
+    else:
+        x = _place(dx * amplitude, low, high, rng)
+    y = _place(dy * amplitude, low, high, rng)
+    return Trajectory(x=x, y=y, radius=radius)
+
+
+def _place(offsets: np.ndarray, low: float, high: float, rng: np.random.Generator) -> np.ndarray:
+    """Shift ``offsets`` by a random centre so that they stay within [low, high] (clipped if they cannot)."""
+    start_low, start_high = low - offsets.min(), high - offsets.max()
+    centre = (
+        rng.uniform(start_low, start_high) if start_high > start_low else (low + high) / 2 - offsets.mean()
+    )
+    return np.clip(centre + offsets, low, high)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rendering (numpy, vectorised over frames).
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _coverage(distance: np.ndarray) -> np.ndarray:
+    """Anti-aliased coverage of a shape from the signed distance to its edge in pixels (negative inside)."""
+    return np.clip(0.5 - distance, 0.0, 1.0)
+
+
+def _shape_distance(shape: str, dx: np.ndarray, dy: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Approximate signed distance (pixels) to the edge of a shape centred at the origin."""
+    if shape == "disk":
+        return np.sqrt(dx**2 + dy**2) - radius
+    if shape == "square":
+        return np.maximum(np.abs(dx), np.abs(dy)) - 0.85 * radius
+    if shape == "diamond":
+        return (np.abs(dx) + np.abs(dy)) / np.sqrt(2) - 0.8 * radius
+    if shape == "body":  # upright ellipse, the target's rendered "body"
+        return (np.sqrt((dx / 0.9) ** 2 + (dy / 1.5) ** 2) - radius) * 0.9
+    raise ValueError(f"unknown shape {shape!r}")
+
+
+def render_actor(
+    background: np.ndarray,
+    trajectory: Trajectory,
+    shape: str,
+    color: np.ndarray,
+    outline: np.ndarray | None = None,
+    shaded: bool = False,
+    chunk_frames: int = 256,
+) -> np.ndarray:
+    """Composite an actor over a static background: float [H, W, 3] -> uint8 [F, H, W, 3] (rendered
+    ``chunk_frames`` frames at a time to bound memory)."""
+    height, width = background.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
+    out = np.empty((len(trajectory.x), height, width, 3), np.uint8)
+    for start in range(0, len(out), chunk_frames):
+        part = slice(start, start + chunk_frames)
+        dx = xs[None] - trajectory.x[part, None, None]
+        dy = ys[None] - trajectory.y[part, None, None]
+        radius = trajectory.radius[part, None, None]
+        distance = _shape_distance(shape, dx, dy, radius)
+        frames = np.broadcast_to(background, (len(dx), height, width, 3)).astype(np.float32)
+        if outline is not None:
+            ring = _coverage(distance - 1.2)[..., None]
+            frames = frames * (1 - ring) + outline * ring
+        fill = _coverage(distance)[..., None]
+        paint = color
+        if shaded:  # darker towards the rim, as a lit 3D body
+            depth = np.clip(1 + distance / np.maximum(radius, 1e-3), 0, 1)[..., None]
+            paint = color * (1 - 0.2 * depth**2)
+        out[part] = np.clip(frames * (1 - fill) + paint * fill + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def source_background(
+    frame_size: int, label: int, num_classes: int, with_cue: bool, contrast: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Cluttered static scene, float [H, W, 3]: muted base colour, random rectangles and ellipses, a stripe
+    texture and pixel noise. With ``with_cue`` the stripes' angle from the horizontal is the class's
+    ((pi/2) * label / (num_classes - 1), mirrored at random so that horizontal flips keep the cue); otherwise
+    it is uniform."""
+    size = frame_size
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    image = np.empty((size, size, 3), np.float32)
+    image[:] = rng.uniform(60, 190, 3)
+    for _ in range(rng.integers(3, 7)):
+        color = rng.uniform(40, 210, 3)
+        x0, y0 = rng.uniform(-0.2, 1.0, 2) * size
+        w, h = rng.uniform(0.15, 0.6, 2) * size
+        if rng.uniform() < 0.5:
+            mask = (xs >= x0) & (xs < x0 + w) & (ys >= y0) & (ys < y0 + h)
+        else:
+            mask = ((xs - x0 - w / 2) / (w / 2)) ** 2 + ((ys - y0 - h / 2) / (h / 2)) ** 2 <= 1
+        opacity = rng.uniform(0.4, 1.0)
+        image[mask] = (1 - opacity) * image[mask] + opacity * color
+    if with_cue:
+        angle = np.pi / 2 * label / (num_classes - 1) + rng.uniform(-0.05, 0.05)
+        angle = angle if rng.uniform() < 0.5 else np.pi - angle
+    else:
+        angle = rng.uniform(0, np.pi)
+    period = rng.uniform(5.0, 7.0)
+    stripes = np.sin(
+        2 * np.pi * (xs * np.cos(angle) + ys * np.sin(angle)) / period + rng.uniform(0, 2 * np.pi)
+    )
+    image += contrast * stripes[..., None]
+    image += rng.normal(0, 5, image.shape)
+    return np.clip(image, 0, 255)
+
+
+def _source_actor(rng: np.random.Generator) -> tuple[str, np.ndarray, np.ndarray]:
+    """Random look of a source actor: shape, saturated colour, dark outline."""
+    shape = str(rng.choice(["disk", "square", "diamond"]))
+    color = 255 * np.array(colorsys.hsv_to_rgb(rng.uniform(0, 1), 0.85, 0.95), np.float32)
+    return shape, color, np.full(3, rng.uniform(10, 40), np.float32)
+
+
+def render_source_video(
+    config: SyntheticK2BConfig,
+    label: int,
+    num_frames: int,
+    speed: float,
+    with_cue: bool,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """One Kinetics-like clip, the action throughout: uint8 [num_frames, S, S, 3]."""
+    background = source_background(
+        config.frame_size, label, config.num_classes, with_cue, config.background_texture_contrast, rng
+    )
+    shape, color, outline = _source_actor(rng)
+    trajectory = motion_trajectory(
+        config.labels[label], num_frames, speed, config.period_frames, config.frame_size, rng
+    )
+    return render_actor(background, trajectory, shape, color, outline=outline)
+
+
+def render_target_sequence(
+    config: SyntheticK2BConfig,
+    segments: list[tuple[int, int, float]],
+    transitions: list[int],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """One BABEL-like sequence on a plain background with a fixed-looking actor.
+
+    ``segments`` are (label, num_frames, speed); ``transitions[i]`` unlabelled frames come before segment i, in
+    which the actor moves in a straight line to where segment i starts. Returns uint8 [T, S, S, 3] and the
+    segments as (offset, num_frames, label), offset = 0-based index of the segment's first frame.
+    """
+    size = config.frame_size
+    background = np.full((size, size, 3), rng.uniform(100, 130), np.float32)
+    color = np.array([200.0, 210.0, 240.0], np.float32) + rng.uniform(-10, 10, 3).astype(np.float32)
+    parts, rows, offset = [], [], 0
+    previous = None
+    for (label, num_frames, speed), gap in zip(segments, transitions, strict=True):
+        trajectory = motion_trajectory(
+            config.labels[label], num_frames, speed, config.period_frames, size, rng
+        )
+        start = (trajectory.x[0], trajectory.y[0], trajectory.radius[0])
+        if previous is None:
+            previous = start
+        steps = np.linspace(0, 1, gap + 2)[1:-1]
+        parts.append(Trajectory(*(p + (s - p) * steps for p, s in zip(previous, start, strict=True))))
+        parts.append(trajectory)
+        offset += gap
+        rows.append((offset, num_frames, label))
+        offset += num_frames
+        previous = (trajectory.x[-1], trajectory.y[-1], trajectory.radius[-1])
+    whole = Trajectory(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("x", "y", "radius")))
+    return render_actor(background, whole, "body", color, shaded=True), rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dataset plan (names, labels, lengths, speeds): drawn in the main process from the config alone.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    split: str  # "train" | "val"
+    rel_path: str  # "<kinetics class>/<ytid>_<start:06d>_<end:06d>"
+    label: int
+    num_frames: int
+    speed: float
+    with_cue: bool
+    seed: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TargetItem:
+    split: str  # "train" | "val"
+    sid: str
+    segments: tuple[tuple[int, int, float], ...]  # (label, num_frames, speed)
+    transitions: tuple[int, ...]
+    seed: tuple[int, ...]
+    rows: tuple[tuple[int, int, int], ...]  # (offset, num_frames, label) of each segment
+
+
+def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+
+def plan_source(config: SyntheticK2BConfig, split: str) -> list[SourceItem]:
+    per_class = config.source_train_per_class if split == "train" else config.source_test_per_class
+    split_code = 0 if split == "train" else 1
+    rng = np.random.default_rng([config.seed, 0, split_code])
+    items = []
+    for label in range(config.num_classes):
+        kinetics_classes = K400_CLASSES_PER_LABEL[config.labels[label]]
+        for index in range(per_class):
+            ytid = "".join(rng.choice(YOUTUBE_ID_ALPHABET, 11))
+            start = int(rng.integers(0, 290))
+            rel_path = (
+                f"{kinetics_classes[index % len(kinetics_classes)]}/{ytid}_{start:06d}_{start + 10:06d}"
+            )
+            items.append(
+                SourceItem(
+                    split=split,
+                    rel_path=rel_path,
+                    label=label,
+                    num_frames=int(
+                        rng.integers(config.source_num_frames[0], config.source_num_frames[1] + 1)
+                    ),
+                    speed=_log_uniform(rng, *config.source_speed_range),
+                    with_cue=bool(rng.uniform() < config.background_cue_fraction),
+                    seed=(config.seed, 0, split_code, label, index),
+                )
+            )
+    return items
+
+
+def plan_target(config: SyntheticK2BConfig, split: str, first_sid: int) -> list[TargetItem]:
+    num_sequences = config.target_train_sequences if split == "train" else config.target_test_sequences
+    split_code = 0 if split == "train" else 1
+    rng = np.random.default_rng([config.seed, 1, split_code])
+    counts = rng.integers(config.segments_per_sequence[0], config.segments_per_sequence[1] + 1, num_sequences)
+    # Balanced classes over the split, in random order.
+    labels = rng.permutation(np.resize(np.arange(config.num_classes), int(counts.sum())))
+    low, high = config.target_segment_range
+    items, cursor = [], 0
+    for index, count in enumerate(counts):
+        segments, transitions, rows, offset = [], [], [], 0
+        for label in labels[cursor : cursor + count]:
+            length = config.target_segment_median * np.exp(rng.normal(0, config.target_segment_sigma))
+            length = int(np.clip(round(length), low, high))
+            gap = int(rng.integers(config.transition_frames[0], config.transition_frames[1] + 1))
+            segments.append((int(label), length, _log_uniform(rng, *config.target_speed_range)))
+            transitions.append(gap)
+            rows.append((offset + gap, length, int(label)))
+            offset += gap + length
+        cursor += count
+        items.append(
+            TargetItem(
+                split=split,
+                sid=f"{first_sid + index:06d}",
+                segments=tuple(segments),
+                transitions=tuple(transitions),
+                seed=(config.seed, 1, split_code, index),
+                rows=tuple(rows),
+            )
+        )
+    return items
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writing.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def rgb_to_yuv420p(frame: np.ndarray) -> np.ndarray:
+    """uint8 RGB [H, W, 3] -> planar yuv420p [H * 3 / 2, W] (BT.601 limited range, 2x2 chroma averages)."""
+    rgb = frame.astype(np.float32)
+    y = 16 + rgb @ np.array([65.481, 128.553, 24.966], np.float32) / 255
+    pooled = rgb.reshape(rgb.shape[0] // 2, 2, rgb.shape[1] // 2, 2, 3).mean(axis=(1, 3))
+    u = 128 + pooled @ np.array([-37.797, -74.203, 112.0], np.float32) / 255
+    v = 128 + pooled @ np.array([112.0, -93.786, -18.214], np.float32) / 255
+    planes = np.concatenate([y.ravel(), u.ravel(), v.ravel()])
+    return np.clip(np.rint(planes), 0, 255).astype(np.uint8).reshape(-1, frame.shape[1])
+
+
+def write_mp4(path: Path, frames: np.ndarray, fps: int) -> None:
+    """uint8 RGB [F, H, W, 3] -> H.264 (or MPEG-4 Part 2 where libx264 is missing) yuv420p mp4.
+
+    The colour conversion is done here rather than by swscale inside PyAV, whose output was seen to vary
+    between runs; with it and a single encoder thread the file is a deterministic function of the frames.
+    """
+    import av
+
+    codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv420p"
+        # A keyframe every 32 frames keeps seeks short.
+        stream.options = {"crf": "18", "threads": "1", "g": "32"} if codec == "libx264" else {"qscale": "2"}
+        for frame in frames:
+            yuv = av.VideoFrame.from_ndarray(rgb_to_yuv420p(frame), format="yuv420p")
+            for packet in stream.encode(yuv):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def write_rawframes(folder: Path, frames: np.ndarray, start_number: int) -> None:
+    """uint8 [F, H, W, 3] -> ``folder/img_{n:05d}.jpg`` numbered from ``start_number``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, frame in enumerate(frames, start=start_number):
+        Image.fromarray(frame).save(folder / f"img_{number:05d}.jpg", quality=95)
+
+
+def _write_source_item(config: SyntheticK2BConfig, item: SourceItem, root: Path) -> None:
+    rng = np.random.default_rng(item.seed)
+    frames = render_source_video(config, item.label, item.num_frames, item.speed, item.with_cue, rng)
+    base = root / "k400" / item.split / item.rel_path
+    if config.format == "mp4":
+        write_mp4(base.with_name(base.name + ".mp4"), frames, config.fps)
+    else:
+        write_rawframes(base, frames, start_number=0)
+
+
+def _write_target_item(config: SyntheticK2BConfig, item: TargetItem, root: Path) -> None:
+    rng = np.random.default_rng(item.seed)
+    frames, rows = render_target_sequence(config, list(item.segments), list(item.transitions), rng)
+    assert tuple(rows) == item.rows, "target plan and render disagree on segment offsets"
+    base = root / "babel" / item.split / item.sid
+    if config.format == "mp4":
+        write_mp4(base.with_name(base.name + ".mp4"), frames, config.fps)
+    else:
+        write_rawframes(base, frames, start_number=1)
+
+
+def _write_item(args: tuple) -> None:
+    config, item, root = args
+    if isinstance(item, SourceItem):
+        _write_source_item(config, item, root)
+    else:
+        _write_target_item(config, item, root)
+
+
+def annotation_lists(config: SyntheticK2BConfig) -> dict[str, list[str]]:
+    """The four lists in the real format: ``class/ytid_start_end total_frames label`` (k400) and
+    ``split/sid offset total_frames label`` (babel)."""
+    target_train = plan_target(config, "train", first_sid=0)
+    target_test = plan_target(config, "val", first_sid=len(target_train))
+    return {
+        "k400_train": [f"{i.rel_path} {i.num_frames} {i.label}" for i in plan_source(config, "train")],
+        "k400_test": [f"{i.rel_path} {i.num_frames} {i.label}" for i in plan_source(config, "val")],
+        "babel_train": [f"train/{i.sid} {o} {n} {label}" for i in target_train for o, n, label in i.rows],
+        "babel_test": [f"val/{i.sid} {o} {n} {label}" for i in target_test for o, n, label in i.rows],
+    }
+
+
+def write_annotation_tar(path: Path, lists: dict[str, list[str]]) -> None:
+    """``kinetics2babel/<name>.txt`` members as in the real tar (fixed mtime/owner: byte-identical output)."""
+    with tarfile.open(path, "w") as tar:
+        directory = tarfile.TarInfo("kinetics2babel")
+        directory.type, directory.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(directory)
+        for name in LIST_NAMES:
+            data = "".join(f"{line}\n" for line in lists[name]).encode()
+            info = tarfile.TarInfo(f"kinetics2babel/{name}.txt")
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+
+
+def _is_complete(root: Path, config_hash: str) -> bool:
+    metadata_path = root / METADATA_FILENAME
+    if not metadata_path.is_file():
+        return False
+    try:
+        metadata = json.loads(metadata_path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return metadata.get("config_hash") == config_hash and all(
+        (root / name).exists() for name in ("k400", "babel", ANNOTATION_TAR)
+    )
+
+
+@contextlib.contextmanager
+def _exclusive_lock(root: Path):
+    """One generator per root at a time (e.g. several training processes starting together)."""
+    with open(root / ".synthetic_k2b.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def generate_synthetic_k2b(
+    root: str | os.PathLike,
+    config: SyntheticK2BConfig | None = None,
+    progress: bool = True,
+    num_workers: int | None = None,
+) -> Path:
+    """Write the synthetic K->B dataset under ``root`` and return ``root``.
+
+    An existing dataset whose ``synthetic_k2b.json`` has the same config hash is reused as is; one with another
+    hash is replaced. Everything is written in a temporary folder inside ``root`` and moved into place at the
+    end, the metadata file last, so an interrupted run leaves no half dataset behind.
+
+    Args:
+        root: output folder (created). Refuses to overwrite ``k400/``, ``babel/`` or the tar there unless they
+            were written by this generator.
+        config: the knobs; ``SyntheticK2BConfig()`` when None.
+        progress: show a progress bar.
+        num_workers: worker processes; None = ``min(os.cpu_count(), 8)``; 1 = in this process.
+    """
+    config = config or SyntheticK2BConfig()
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    config_hash = config.config_hash()
+    if _is_complete(root, config_hash):
+        return root
+    with _exclusive_lock(root):
+        if _is_complete(root, config_hash):
+            return root
+        outputs = [root / "k400", root / "babel", root / ANNOTATION_TAR]
+        if any(path.exists() for path in outputs) and not (root / METADATA_FILENAME).is_file():
+            raise FileExistsError(
+                f"{root} already holds k400/, babel/ or {ANNOTATION_TAR} not written by the synthetic generator "
+                f"(no {METADATA_FILENAME}); choose an empty output directory"
+            )
+        target_train = plan_target(config, "train", first_sid=0)
+        target_test = plan_target(config, "val", first_sid=len(target_train))
+        items = plan_source(config, "train") + plan_source(config, "val") + target_train + target_test
+        staging = Path(tempfile.mkdtemp(dir=root, prefix=".synthetic_k2b-"))
+        try:
+            tasks = [(config, item, staging) for item in items]
+            num_workers = min(os.cpu_count() or 1, 8) if num_workers is None else num_workers
+            with tqdm(total=len(tasks), desc="synthetic K->B", unit="video", disable=not progress) as bar:
+                if num_workers <= 1:
+                    for task in tasks:
+                        _write_item(task)
+                        bar.update()
+                else:
+                    with ProcessPoolExecutor(max_workers=num_workers) as executor:
+                        for _ in executor.map(_write_item, tasks, chunksize=4):
+                            bar.update()
+            lists = annotation_lists(config)
+            write_annotation_tar(staging / ANNOTATION_TAR, lists)
+            (root / METADATA_FILENAME).unlink(missing_ok=True)
+            for path in outputs:
+                if path.is_dir():
+                    shutil.rmtree(path)
+                elif path.exists():
+                    path.unlink()
+                os.replace(staging / path.name, path)
+            metadata = {
+                "generator_version": GENERATOR_VERSION,
+                "config_hash": config_hash,
+                "config": asdict(config),
+                "labels": list(config.labels),
+                "counts": {name: len(lines) for name, lines in lists.items()},
+            }
+            temp_metadata = staging / METADATA_FILENAME
+            temp_metadata.write_text(json.dumps(metadata, indent=2) + "\n")
+            os.replace(temp_metadata, root / METADATA_FILENAME)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return root
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Preview picture for the dataset card.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def motion_path(frames: np.ndarray) -> np.ndarray:
+    """Where a video moves: per-pixel max over time of |frame - temporal median|, uint8 [H, W] (0-255)."""
+    deviation = np.abs(frames.astype(np.float32) - np.median(frames, axis=0)).max(axis=(0, 3))
+    return (255 * deviation / max(float(deviation.max()), 1.0)).astype(np.uint8)
+
+
+def preview_frames(
+    config: SyntheticK2BConfig, label: int, num_columns: int = 8, frame_step: int = 4, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One source clip (with the background cue) and one target segment (speed 1) of class ``label``, two
+    cycles long: frames 0, frame_step, ... as uint8 [num_columns, S, S, 3] and the motion path of the whole
+    clip as uint8 [S, S], for each domain (source frames, source path, target frames, target path)."""
+    num_frames = max(2 * round(config.period_frames), num_columns * frame_step)
+    rng = np.random.default_rng([config.seed, 2, seed, label])
+    source = render_source_video(config, label, num_frames, 1.0, True, rng)
+    target, _ = render_target_sequence(config, [(label, num_frames, 1.0)], [0], rng)
+    stop = num_columns * frame_step
+    return source[:stop:frame_step], motion_path(source), target[:stop:frame_step], motion_path(target)
+
+
+def save_preview_grid(
+    path: str | os.PathLike,
+    config: SyntheticK2BConfig | None = None,
+    num_columns: int = 8,
+    frame_step: int = 4,
+    seed: int = 0,
+) -> Path:
+    """PNG grid: for every class, a source row and a target row of frames ``frame_step`` apart in time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    config = config or SyntheticK2BConfig()
+    path = Path(path)
+    rows, columns = config.num_classes * 2, num_columns + 1
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.9 + 1.2, rows * 0.9), squeeze=False)
+    for label, name in enumerate(config.labels):
+        source, source_path, target, target_path = preview_frames(
+            config, label, num_columns, frame_step, seed
+        )
+        for domain, (frames, path_image) in enumerate(((source, source_path), (target, target_path))):
+            row = 2 * label + domain
+            for column in range(columns):
+                axis = axes[row, column]
+                if column < num_columns:
+                    axis.imshow(frames[column], interpolation="nearest")
+                else:
+                    axis.imshow(path_image, cmap="gray", interpolation="nearest")
+                axis.set_xticks([])
+                axis.set_yticks([])
+                if row == 0:
+                    axis.set_title(f"t={column * frame_step}" if column < num_columns else "path", fontsize=8)
+            axes[row, 0].set_ylabel(f"{name}\n{'source' if domain == 0 else 'target'}", fontsize=8)
+    figure.suptitle(
+        f"synthetic K->B ({config.frame_size}x{config.frame_size}, one cycle = {config.period_frames:g} frames)",
+        fontsize=9,
+    )
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp_path = path.with_name(f".{path.name}.tmp")
+    figure.savefig(temp_path, format="png", dpi=100)
+    plt.close(figure)
+    os.replace(temp_path, path)
+    return path

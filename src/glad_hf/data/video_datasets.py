@@ -1,0 +1,250 @@
+"""Torch datasets over a built Kinetics->BABEL split, and the domain-paired loader of stage 2.
+
+A sample's randomness (train-mode sampling and the transform's parameters) comes from
+`np.random.default_rng([seed, epoch, index])` only, so it does not depend on the worker that loads it
+and a resumed run sees the same samples. Call `set_epoch` before each pass (`DomainPairedLoader` does);
+with `num_workers > 0` keep `persistent_workers=False`, or the workers keep the epoch they started with.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from accelerate import skip_first_batches
+from torch.utils.data import Dataset
+
+from glad_hf.data.readers import FrameReadError, RawFrameReader, VideoFileReader
+from glad_hf.data.sampling import sample_frames, view_cell_mask
+
+_SOURCE = 0  # value of the `domain` ClassLabel for Kinetics rows
+
+
+class GladClipDataset(Dataset):
+    """Stage-2 / evaluation samples: an `[num_clips, C, clip_len, S, S]` clip grid per row (SPEC §2, §3).
+
+    Only the grid cells of `decode` (see `view_cell_mask`: "views" = local rows + global column,
+    "reference_test" = last local row + global column, "all") are decoded and transformed; the other cells
+    are zeros. `transform` maps uint8 frames `[F, C, H, W]` and a `torch.Generator` to float `[F, C, S, S]`
+    with one set of random parameters for all frames (`glad_hf.data.transforms`).
+
+    Stage 2: source rows with `test_mode=False` and `VideoTrainTransform`; target rows with
+    `test_mode=True` (SPEC §2). Evaluation: `test_mode=True`, `VideoTestTransform`.
+    Items: {"pixel_values": float [num_clips, C, clip_len, S, S], "labels": int, "index": int}.
+    """
+
+    def __init__(
+        self,
+        hf_split,
+        transform,
+        test_mode: bool,
+        clip_len: int = 8,
+        frame_interval: int = 2,
+        num_clips: int = 8,
+        local_clip_indices: tuple[int, ...] = (4, 5),
+        global_frame_index: int = 3,
+        decode: str = "views",
+        seed: int = 0,
+        video_backend: str = "auto",
+    ):
+        self.hf_split = hf_split
+        self.transform = transform
+        self.test_mode = test_mode
+        self.clip_len = clip_len
+        self.frame_interval = frame_interval
+        self.num_clips = num_clips
+        self.cell_mask = view_cell_mask(num_clips, clip_len, local_clip_indices, global_frame_index, decode)
+        self.seed = seed
+        self.epoch = 0
+        self.rawframe_reader = RawFrameReader()
+        self.video_reader = VideoFileReader(video_backend)
+
+    def __len__(self) -> int:
+        return len(self.hf_split)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    @property
+    def frames_decoded(self) -> int:
+        """Frames decoded so far by this dataset's readers (in this process)."""
+        return self.rawframe_reader.frames_decoded + self.video_reader.frames_decoded
+
+    def segment_length(self, row: dict) -> int:
+        """Frames in a row's segment: the list's count, except for a Kinetics video, whose count is read from
+        the container (as mmaction's VideoDataset does); a BABEL segment must end within its render."""
+        if row["media"] == "rawframes":
+            return row["num_frames"]
+        video_frames = self.video_reader.num_frames(row["path"])
+        if row["domain"] == _SOURCE:
+            return video_frames
+        end = row["start_index"] + row["num_frames"]
+        if end > video_frames:
+            raise FrameReadError(
+                f"segment frames {row['start_index']}-{end - 1} of {row['video_id']} end beyond its video "
+                f"{row['path']}, which has {video_frames} frames"
+            )
+        return row["num_frames"]
+
+    def read_segment_frames(self, row: dict, indices: np.ndarray) -> torch.Tensor:
+        """uint8 `[F, C, H, W]` frames at 0-based segment `indices` of a row."""
+        numbers = row["start_index"] + np.asarray(indices, dtype=np.int64)
+        reader = self.rawframe_reader if row["media"] == "rawframes" else self.video_reader
+        frames = reader.read(row["path"], numbers)
+        return torch.from_numpy(frames).permute(0, 3, 1, 2)
+
+    def __getitem__(self, index: int) -> dict:
+        row = self.hf_split[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        # Drawn first, so the transform's parameters do not depend on how many draws sampling makes.
+        generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+        try:
+            indices = sample_frames(
+                self.segment_length(row),
+                self.clip_len,
+                self.frame_interval,
+                self.num_clips,
+                self.test_mode,
+                rng,
+            )
+            unique, inverse = np.unique(indices[self.cell_mask], return_inverse=True)
+            frames = self.read_segment_frames(row, unique)
+        except FrameReadError as error:
+            raise FrameReadError(f"row {index} ({row['video_id']}): {error}") from error
+        frames = self.transform(frames, generator).to(torch.float32)  # [U, C, S, S]
+        # np.zeros (calloc) leaves the cells nobody uses on untouched zero pages, where torch.zeros would write
+        # all of them; frames are written in place into the [N, C, T, S, S] layout (no permuted copy).
+        shape = (self.num_clips, frames.shape[1], self.clip_len, *frames.shape[2:])
+        pixel_values = torch.from_numpy(np.zeros(shape, dtype=np.float32))
+        cells = pixel_values.permute(0, 2, 1, 3, 4)  # a view [N, T, C, S, S]
+        cells[torch.from_numpy(self.cell_mask)] = frames[torch.from_numpy(inverse)]
+        return {"pixel_values": pixel_values, "labels": row["label"], "index": index}
+
+
+class TemporalOrderDataset(GladClipDataset):
+    """Stage-1 (TOL, SPEC §6) samples: `num_clips` train-mode clips in temporal order, all frames decoded.
+
+    Source rows use `frame_interval=2`, target rows `frame_interval=1`; `transform` is the TOL resize
+    (`VideoResizeTransform`). Items: {"pixel_values": float [num_clips, C, clip_len, S, S], "labels", "index"}.
+    """
+
+    def __init__(
+        self,
+        hf_split,
+        transform,
+        frame_interval: int,
+        num_clips: int = 3,
+        clip_len: int = 8,
+        seed: int = 0,
+        video_backend: str = "auto",
+    ):
+        super().__init__(
+            hf_split,
+            transform,
+            test_mode=False,
+            clip_len=clip_len,
+            frame_interval=frame_interval,
+            num_clips=num_clips,
+            local_clip_indices=(0,),
+            global_frame_index=0,
+            decode="all",
+            seed=seed,
+            video_backend=video_backend,
+        )
+
+
+def _set_epoch(loader, epoch: int) -> None:
+    # Accelerate's prepared loaders forward set_epoch to their sampler, but skip the dataset when the sampler
+    # has one; a plain DataLoader has no set_epoch. Reach both the sampler and the dataset either way.
+    if hasattr(loader, "set_epoch"):
+        loader.set_epoch(epoch)
+    else:
+        sampler = getattr(loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+    dataset = getattr(loader, "dataset", None)
+    if hasattr(dataset, "set_epoch"):
+        dataset.set_epoch(epoch)
+
+
+# Accelerate's GradientState follows the most recently started prepared loader (its end triggers gradient
+# syncing) and forgets a loader only when its iteration runs to the end. The target loader restarts mid-epoch
+# and is abandoned at the end of each epoch, so the paired loader keeps the source loader on top and drops
+# the abandoned target loader itself. Plain DataLoaders have no gradient state: nothing to do.
+def _make_active(loader) -> None:
+    gradient_state = getattr(loader, "gradient_state", None)
+    if gradient_state is not None and loader in gradient_state.dataloader_references:
+        gradient_state._remove_dataloader(loader)
+        gradient_state._add_dataloader(loader)
+
+
+def _forget(loader) -> None:
+    gradient_state = getattr(loader, "gradient_state", None)
+    if gradient_state is not None:
+        gradient_state._remove_dataloader(loader)
+
+
+class DomainPairedLoader:
+    """Pairs every source batch with a target batch (stage 2, SPEC §7).
+
+    An epoch is one pass over `source_loader`; `target_loader` cycles, each of its passes reshuffled through
+    `set_epoch(pass number)` on its sampler and dataset. Target pass numbers are `epoch * passes_per_epoch +
+    k`, so a resumed epoch sees the same target batches. Works on plain DataLoaders and on loaders returned
+    by `accelerate.Accelerator.prepare` (each process then iterates its own shard of both domains).
+    Yields `(source_batch, target_batch)`.
+    """
+
+    def __init__(self, source_loader, target_loader):
+        if len(target_loader) == 0:
+            raise ValueError("the target loader yields no batch")
+        self.source_loader = source_loader
+        self.target_loader = target_loader
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.source_loader)
+
+    @property
+    def target_passes_per_epoch(self) -> int:
+        return max(1, math.ceil(len(self.source_loader) / len(self.target_loader)))
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        return self.iterate(0)
+
+    def iterate(self, start: int = 0):
+        """This epoch's pairs from batch `start` on (resuming mid-epoch). Prepared loaders skip the first
+        batches without loading them (`accelerate.skip_first_batches`); the target resumes in the pass and at
+        the position it had reached."""
+        target_pass = self.epoch * self.target_passes_per_epoch + start // len(self.target_loader)
+        _set_epoch(self.target_loader, target_pass)
+        _set_epoch(self.source_loader, self.epoch)
+        source_loader = self.source_loader
+        if start:
+            source_loader = skip_first_batches(self.source_loader, start)
+            _set_epoch(source_loader, self.epoch)  # a new prepared loader would reset its sampler to epoch 0
+        target_offset = start % len(self.target_loader)
+        target_loader = self.target_loader
+        if target_offset:
+            target_loader = skip_first_batches(self.target_loader, target_offset)
+            _set_epoch(target_loader, target_pass)
+        target_batches = iter(target_loader)
+        try:
+            for source_batch in source_loader:
+                try:
+                    target_batch = next(target_batches)
+                except StopIteration:
+                    _forget(target_loader)
+                    target_pass += 1
+                    target_loader = self.target_loader
+                    _set_epoch(target_loader, target_pass)
+                    target_batches = iter(target_loader)
+                    target_batch = next(target_batches)
+                _make_active(source_loader)
+                yield source_batch, target_batch
+        finally:
+            _forget(target_loader)
+        self.epoch += 1

@@ -1,0 +1,215 @@
+import dataclasses
+import hashlib
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from glad_hf.data.annotations import read_annotation_tar
+from glad_hf.data.readers import VideoFileReader, read_frames
+from glad_hf.data.synthetic import (
+    MOTION_PATTERNS,
+    SyntheticK2BConfig,
+    generate_synthetic_k2b,
+    motion_trajectory,
+    plan_source,
+    render_target_sequence,
+    save_preview_grid,
+)
+from glad_hf.labels import K2B_LABELS, K400_CLASSES_PER_LABEL
+
+TINY = SyntheticK2BConfig(
+    num_classes=3,
+    frame_size=16,
+    source_train_per_class=2,
+    source_test_per_class=1,
+    source_num_frames=(16, 24),
+    target_train_sequences=2,
+    target_test_sequences=1,
+    segments_per_sequence=(2, 3),
+    target_segment_range=(16, 30),
+    transition_frames=(2, 4),
+)
+
+
+def generate(root: Path, config: SyntheticK2BConfig = TINY) -> Path:
+    return generate_synthetic_k2b(root, config, progress=False, num_workers=1)
+
+
+def file_digests(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.name.startswith(".")
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory) -> Path:
+    return generate(tmp_path_factory.mktemp("synthetic"))
+
+
+def test_lists_parse_in_the_real_format(tiny_root):
+    lists = read_annotation_tar(tiny_root / "kinetics2babel.tar")
+    with tarfile.open(tiny_root / "kinetics2babel.tar") as tar:
+        members = sorted(m.name for m in tar.getmembers() if m.isfile())
+    assert members == [
+        f"kinetics2babel/{n}.txt" for n in ("babel_test", "babel_train", "k400_test", "k400_train")
+    ]
+    assert len(lists["k400_train"]) == 3 * 2 and len(lists["k400_test"]) == 3 * 1
+    metadata = json.loads((tiny_root / "synthetic_k2b.json").read_text())
+    assert metadata["counts"] == {name: len(rows) for name, rows in lists.items()}
+    assert metadata["labels"] == list(K2B_LABELS[:3])
+    for row in lists["k400_train"] + lists["k400_test"]:
+        kinetics_class, video = row.rel_path.split("/")
+        assert kinetics_class in K400_CLASSES_PER_LABEL[K2B_LABELS[row.label]]
+        ytid, start, end = video[:11], video[12:18], video[19:]
+        assert len(video) == 25 and int(end) - int(start) == 10 and len(ytid) == 11
+        assert 16 <= row.num_frames <= 24
+    for name, split in (("babel_train", "train"), ("babel_test", "val")):
+        assert {row.label for row in lists[name]} <= {0, 1, 2}
+        for row in lists[name]:
+            assert row.rel_path.startswith(f"{split}/") and 16 <= row.num_frames <= 30
+    # Segments of a sequence follow each other with a transition gap and never overlap.
+    by_sequence = {}
+    for row in lists["babel_train"]:
+        by_sequence.setdefault(row.rel_path, []).append(row)
+    for rows in by_sequence.values():
+        for before, after in zip(rows, rows[1:], strict=False):
+            assert 2 <= after.offset - (before.offset + before.num_frames) <= 4
+
+
+def test_mp4_layout_matches_the_rows(tiny_root):
+    lists = read_annotation_tar(tiny_root / "kinetics2babel.tar")
+    reader = VideoFileReader(backend="pyav")
+    for name, split in (("k400_train", "train"), ("k400_test", "val")):
+        for row in lists[name]:
+            path = tiny_root / "k400" / split / f"{row.rel_path}.mp4"
+            assert reader.num_frames(path) == row.num_frames
+    for row in lists["babel_train"] + lists["babel_test"]:
+        path = tiny_root / "babel" / f"{row.rel_path}.mp4"
+        assert row.offset + row.num_frames <= reader.num_frames(path)
+    frames = reader.read(tiny_root / "babel" / f"{lists['babel_test'][0].rel_path}.mp4", [0, 1])
+    assert frames.shape == (2, 16, 16, 3)
+
+
+def test_rawframes_layout_numbers_kinetics_from_0_and_babel_from_1(tmp_path):
+    config = dataclasses.replace(TINY, format="rawframes", target_train_sequences=1)
+    root = generate(tmp_path, config)
+    lists = read_annotation_tar(root / "kinetics2babel.tar")
+    row = lists["k400_train"][0]
+    folder = root / "k400" / "train" / row.rel_path
+    assert sorted(p.name for p in folder.iterdir()) == [f"img_{n:05d}.jpg" for n in range(row.num_frames)]
+    row = lists["babel_train"][-1]
+    sequence = root / "babel" / row.rel_path
+    numbers = sorted(int(p.stem[4:]) for p in sequence.iterdir())
+    assert numbers[0] == 1 and numbers == list(range(1, len(numbers) + 1))
+    assert row.offset + row.num_frames <= len(numbers)
+    assert read_frames(sequence, "rawframes", [row.offset + 1]).shape == (1, 16, 16, 3)
+
+
+def test_generation_is_deterministic(tiny_root, tmp_path):
+    again = generate(tmp_path / "again")
+    assert file_digests(again) == file_digests(tiny_root)
+
+
+def test_existing_dataset_is_reused_by_config_hash(tmp_path):
+    root = generate(tmp_path)
+    metadata = root / "synthetic_k2b.json"
+    assert json.loads(metadata.read_text())["config_hash"] == TINY.config_hash()
+    video = next((root / "k400").rglob("*.mp4"))
+    video.write_bytes(b"marker")  # would be rewritten by a second generation
+    generate(root)
+    assert video.read_bytes() == b"marker"
+
+    other = dataclasses.replace(TINY, seed=1)
+    assert other.config_hash() != TINY.config_hash()
+    generate(root, other)
+    assert json.loads(metadata.read_text())["config_hash"] == other.config_hash()
+    assert not video.exists() or video.read_bytes() != b"marker"
+    assert not [p for p in root.iterdir() if p.name.startswith(".synthetic_k2b-")]  # no staging left
+
+
+def test_refuses_to_overwrite_data_it_did_not_write(tmp_path):
+    (tmp_path / "k400" / "train").mkdir(parents=True)
+    with pytest.raises(FileExistsError, match="not written by the synthetic generator"):
+        generate(tmp_path)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="num_classes"):
+        SyntheticK2BConfig(num_classes=1)
+    with pytest.raises(ValueError, match="format"):
+        SyntheticK2BConfig(format="gif")
+    with pytest.raises(ValueError, match="frame_size"):
+        SyntheticK2BConfig(frame_size=33)
+    with pytest.raises(ValueError, match="target_speed_range"):
+        SyntheticK2BConfig(target_speed_range=(2.0, 0.5))
+
+
+@pytest.mark.parametrize("name", sorted(MOTION_PATTERNS))
+def test_every_motion_stays_in_the_frame_and_moves(name):
+    for seed in range(5):
+        trajectory = motion_trajectory(name, 90, 1.0, 30.0, 48, np.random.default_rng(seed))
+        for values in (trajectory.x, trajectory.y):
+            assert values.min() >= 0 and values.max() <= 48
+        motion = (
+            np.abs(np.diff(trajectory.x)) + np.abs(np.diff(trajectory.y)) + np.abs(np.diff(trajectory.radius))
+        )
+        assert motion.sum() > 5  # pixels travelled (or grown) over 3 cycles
+
+
+def test_target_sequence_is_on_a_plain_background():
+    frames, rows = render_target_sequence(
+        TINY, [(0, 20, 1.0), (1, 20, 2.0)], [3, 5], np.random.default_rng(0)
+    )
+    assert rows == [(3, 20, 0), (28, 20, 1)] and len(frames) == 48
+    background = np.median(frames, axis=0)
+    corner_values = background[:2, :2].reshape(-1, 3)
+    assert np.ptp(corner_values) == 0  # one grey everywhere the actor is not
+
+
+def test_preview_grid_is_a_png(tmp_path):
+    path = save_preview_grid(tmp_path / "grid.png", TINY, num_columns=3, frame_step=2)
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.width > 100 and image.height > 100
+
+
+def test_worker_processes_write_the_same_files(tiny_root, tmp_path):
+    again = generate_synthetic_k2b(tmp_path, TINY, progress=False, num_workers=2)
+    assert file_digests(again) == file_digests(tiny_root)
+
+
+@pytest.mark.parametrize("fraction, expected", [(0.0, set()), (1.0, {True})])
+def test_background_cue_fraction_selects_the_cue_videos(fraction, expected):
+    config = dataclasses.replace(TINY, background_cue_fraction=fraction)
+    assert {item.with_cue for item in plan_source(config, "train") if item.with_cue} == expected
+    assert len(plan_source(config, "train")) == 3 * 2
+
+
+def test_make_synthetic_k2b_cli(tmp_path):
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve().parents[2] / "scripts" / "make_synthetic_k2b.py"),
+        "--output_dir", str(tmp_path / "data"),
+        "--num_workers", "1",
+        "--num_classes", "2",
+        "--frame_size", "16",
+        "--source_train_per_class", "1",
+        "--source_test_per_class", "1",
+        "--source_num_frames", "16", "20",
+        "--target_train_sequences", "1",
+        "--target_test_sequences", "1",
+        "--segments_per_sequence", "2", "2",
+        "--format", "rawframes",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    metadata = json.loads((tmp_path / "data" / "synthetic_k2b.json").read_text())
+    assert metadata["config"]["source_num_frames"] == [16, 20] and metadata["config"]["format"] == "rawframes"
+    assert metadata["counts"]["k400_train"] == 2 and metadata["counts"]["babel_test"] == 2
