@@ -5,8 +5,8 @@ import torch
 from transformers import AutoVideoProcessor, pipeline
 
 from glad_hf import GladForVideoClassification, GladVideoProcessor
+from glad_hf.frame_sampling import sample_frames
 from glad_hf.labels import IMAGE_MEAN, IMAGE_STD
-from glad_hf.video_processing_glad import sample_test_clip_grid
 from helpers import tiny_config, write_mp4
 
 
@@ -36,7 +36,7 @@ def write_gray_levels(path, levels, size=(48, 64)):
     ],
 )
 def test_test_mode_grid(num_frames, first_offsets):
-    grid = sample_test_clip_grid(num_frames, clip_len=8, frame_interval=2, num_clips=8)
+    grid = sample_frames(num_frames, clip_len=8, frame_interval=2, num_clips=8, test_mode=True)
     assert grid.shape == (8, 8)
     assert grid[:4, 0].tolist() == first_offsets
     expected_row = (np.array(first_offsets[1]) + 2 * np.arange(8)) % num_frames
@@ -45,7 +45,7 @@ def test_test_mode_grid(num_frames, first_offsets):
 
 
 def test_short_videos_loop():
-    grid = sample_test_clip_grid(5, clip_len=8, frame_interval=2, num_clips=8)
+    grid = sample_frames(5, clip_len=8, frame_interval=2, num_clips=8, test_mode=True)
     assert grid[0].tolist() == [0, 2, 4, 1, 3, 0, 2, 4]
 
 
@@ -55,7 +55,7 @@ def test_decodes_the_grid_frames_of_an_mp4(tmp_path):
     processor = GladVideoProcessor(size={"shortest_edge": 40}, crop_size={"height": 32, "width": 32})
     pixel_values = processor(str(path), return_tensors="pt")["pixel_values"]
     assert pixel_values.shape == (1, 8, 3, 8, 32, 32)
-    grid = sample_test_clip_grid(40, 8, 2, 8)
+    grid = sample_frames(40, 8, 2, 8, test_mode=True)
     mean, std = torch.tensor(IMAGE_MEAN), torch.tensor(IMAGE_STD)
     recovered = pixel_values.mean(dim=(-1, -2)) * std[None, None, :, None] + mean[None, None, :, None]
     expected = torch.tensor([[levels[i] for i in row] for row in grid], dtype=torch.float32)
@@ -69,7 +69,7 @@ def test_decoded_arrays_are_sampled_the_same_way():
     first_channel = pixel_values[0, :, 0, :, 0, 0] * IMAGE_STD[0] + IMAGE_MEAN[0]
     torch.testing.assert_close(
         first_channel,
-        torch.tensor(sample_test_clip_grid(100, 8, 2, 8), dtype=torch.float32),
+        torch.tensor(sample_frames(100, 8, 2, 8, test_mode=True), dtype=torch.float32),
         atol=1e-3,
         rtol=0,
     )

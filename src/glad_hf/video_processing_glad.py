@@ -11,21 +11,10 @@ from transformers.utils import logging
 from transformers.video_processing_utils import BaseVideoProcessor
 from transformers.video_utils import VideoMetadata, load_video
 
+from .frame_sampling import sample_frames
 from .labels import IMAGE_MEAN, IMAGE_STD
 
 logger = logging.get_logger(__name__)
-
-
-def sample_test_clip_grid(num_frames: int, clip_len: int, frame_interval: int, num_clips: int) -> np.ndarray:
-    """mmaction's `SampleFrames` in test mode (SPEC §2): 0-based indices [num_clips, clip_len], looping short videos."""
-    span = clip_len * frame_interval
-    average = (num_frames - span + 1) / num_clips
-    if num_frames > span - 1:
-        offsets = np.array([int(average / 2.0 + average * k) for k in range(num_clips)], dtype=np.int64)
-    else:
-        offsets = np.zeros(num_clips, dtype=np.int64)
-    indices = offsets[:, None] + np.arange(clip_len, dtype=np.int64)[None] * frame_interval
-    return indices % max(num_frames, 1)
 
 
 class GladVideoProcessor(BaseVideoProcessor):
@@ -64,8 +53,8 @@ class GladVideoProcessor(BaseVideoProcessor):
         """Flattened [num_clips * clip_len] indices of the test-mode grid (replaces the uniform default)."""
         if metadata is None or metadata.total_num_frames is None:
             raise ValueError("GladVideoProcessor needs the video's frame count to sample clips")
-        grid = sample_test_clip_grid(
-            metadata.total_num_frames, self.clip_len, self.frame_interval, self.num_clips
+        grid = sample_frames(
+            metadata.total_num_frames, self.clip_len, self.frame_interval, self.num_clips, test_mode=True
         )
         return grid.reshape(-1)
 
