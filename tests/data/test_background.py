@@ -229,3 +229,14 @@ def test_extract_backgrounds_cli(tmp_path, media):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "median" / "long_jump" / "aaaaaaaaaaa_000000_000010.jpg").is_file()
     assert "written 1" in result.stdout
+
+
+def test_extract_backgrounds_writes_one_image_per_sequence(tmp_path, media):
+    media.write_rawframes(tmp_path / "babel" / "train" / "000001", range(1, 11))
+    rows = [row("train/000001", 3, offset=0), row("train/000001", 3, offset=5)]
+    summary = extract_backgrounds(
+        tmp_path / "babel", rows, tmp_path / "median", rawframe_start_index=1, progress=False
+    )
+    assert (summary["total"], summary["written"]) == (1, 1)
+    # From the first segment: files 1, 2, 3 -> median frame 2.
+    assert np.abs(read_image(tmp_path / "median" / "train" / "000001.jpg") - media.frame_image(2)).max() <= 3

@@ -198,18 +198,22 @@ def extract_backgrounds(
         annotation_rows: objects with ``rel_path``, ``offset`` and ``num_frames`` (``AnnotationRow``); frames
             ``offset .. offset + num_frames - 1`` of the video are used (file numbers shifted by
             ``rawframe_start_index`` for rawframes: 0 for Kinetics, 1 for BABEL).
-        output_dir: output root; row ``a/b`` is written to ``<output_dir>/a/b.jpg`` (atomically).
+        output_dir: output root; row ``a/b`` is written to ``<output_dir>/a/b.jpg`` (atomically; rows that
+            share a path, the segments of one BABEL sequence, get one image, from the first of them).
         num_workers: worker processes (1 = in this process).
         overwrite: recompute existing outputs; by default they are skipped, so an interrupted run resumes.
 
     Returns:
-        {"total", "written", "skipped", "output_dir"}. Raises RuntimeError naming every video that failed
+        {"total", "written", "skipped", "output_dir"} (counts of images). Raises RuntimeError naming every video that failed
         (missing or unreadable), after the others are written.
     """
     data_root, output_dir = Path(data_root), Path(output_dir)
-    tasks, skipped = [], 0
+    tasks, skipped, planned = [], 0, set()
     for row in annotation_rows:
         output = output_dir / f"{row.rel_path}.jpg"
+        if output in planned:  # several BABEL segments of one sequence: one background, from the first
+            continue
+        planned.add(output)
         if output.is_file() and not overwrite:
             skipped += 1
             continue

@@ -499,23 +499,8 @@ def plan_target(config: SyntheticK2BConfig, split: str, first_sid: int) -> list[
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def rgb_to_yuv420p(frame: np.ndarray) -> np.ndarray:
-    """uint8 RGB [H, W, 3] -> planar yuv420p [H * 3 / 2, W] (BT.601 limited range, 2x2 chroma averages)."""
-    rgb = frame.astype(np.float32)
-    y = 16 + rgb @ np.array([65.481, 128.553, 24.966], np.float32) / 255
-    pooled = rgb.reshape(rgb.shape[0] // 2, 2, rgb.shape[1] // 2, 2, 3).mean(axis=(1, 3))
-    u = 128 + pooled @ np.array([-37.797, -74.203, 112.0], np.float32) / 255
-    v = 128 + pooled @ np.array([112.0, -93.786, -18.214], np.float32) / 255
-    planes = np.concatenate([y.ravel(), u.ravel(), v.ravel()])
-    return np.clip(np.rint(planes), 0, 255).astype(np.uint8).reshape(-1, frame.shape[1])
-
-
 def write_mp4(path: Path, frames: np.ndarray, fps: int) -> None:
-    """uint8 RGB [F, H, W, 3] -> H.264 (or MPEG-4 Part 2 where libx264 is missing) yuv420p mp4.
-
-    The colour conversion is done here rather than by swscale inside PyAV, whose output was seen to vary
-    between runs; with it and a single encoder thread the file is a deterministic function of the frames.
-    """
+    """uint8 RGB [F, H, W, 3] -> H.264 (or MPEG-4 Part 2 where libx264 is missing) yuv420p mp4."""
     import av
 
     codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
@@ -524,11 +509,17 @@ def write_mp4(path: Path, frames: np.ndarray, fps: int) -> None:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
-        # A keyframe every 32 frames keeps seeks short.
-        stream.options = {"crf": "18", "threads": "1", "g": "32"} if codec == "libx264" else {"qscale": "2"}
+        # One thread and no macroblock-tree rate control: with mbtree, x264's output on frames this small
+        # depends on uninitialised heap memory (seen as a different file 1 time in ~7 for the same frames);
+        # without it the file is a deterministic function of the frames. A keyframe every 32 frames keeps
+        # seeks short.
+        stream.options = (
+            {"crf": "18", "threads": "1", "g": "32", "x264-params": "mbtree=0"}
+            if codec == "libx264"
+            else {"qscale": "2"}
+        )
         for frame in frames:
-            yuv = av.VideoFrame.from_ndarray(rgb_to_yuv420p(frame), format="yuv420p")
-            for packet in stream.encode(yuv):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
