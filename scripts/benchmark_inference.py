@@ -16,7 +16,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=112, help="frame height = width")
     parser.add_argument("--batch", type=int, default=2, help="videos per forward")
-    parser.add_argument("--rounds", type=int, default=5, help="timed forwards per mode")
+    parser.add_argument("--rounds", type=int, default=10, help="timed forwards per mode")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

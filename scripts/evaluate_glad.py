@@ -29,16 +29,23 @@ def main() -> None:
     parser.add_argument("--output_dir", default=None)
     args = parser.parse_args()
     data_args = DataArguments(
-        dataset=args.dataset, data_dir=args.data_dir, annotations=args.annotations, cache_dir=args.cache_dir,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        annotations=args.annotations,
+        cache_dir=args.cache_dir,
         num_workers=args.num_workers,
     )
     output_dir = args.output_dir
     if output_dir is None:
-        output_dir = Path(args.model) / f"eval_{args.domain}_{args.split}" if Path(args.model).is_dir() else "eval"
+        output_dir = (
+            Path(args.model) / f"eval_{args.domain}_{args.split}" if Path(args.model).is_dir() else "eval"
+        )
     metrics = evaluate_checkpoint(args.model, data_args, args.split, args.domain, output_dir, args.batch_size)
     print(f"{args.domain} {args.split}: {metrics['num_videos']} videos")
-    print(f"mean class accuracy {100 * metrics['mean_class_accuracy']:.2f}  top-1 {100 * metrics['top1_accuracy']:.2f}"
-          f"  top-5 {100 * metrics['top5_accuracy']:.2f}")
+    print(
+        f"mean class accuracy {100 * metrics['mean_class_accuracy']:.2f}  top-1 {100 * metrics['top1_accuracy']:.2f}"
+        f"  top-5 {100 * metrics['top5_accuracy']:.2f}"
+    )
     print(f"wrote {Path(output_dir) / 'metrics.json'} and {Path(output_dir) / 'confusion_matrix.png'}")
 
 

@@ -21,8 +21,10 @@ def main() -> None:
         return
     stage2 = {name: result for name, result in results.items() if name != "tol"}
     if "tol" in results:
-        print(f"stage 1 (TOL): clip-order accuracy {100 * results['tol'].metrics['accuracy']:.1f}% "
-              f"(chance 16.7%), model in {results['tol'].model_dir}")
+        print(
+            f"stage 1 (TOL): clip-order accuracy {100 * results['tol'].metrics['accuracy']:.1f}% "
+            f"(chance 16.7%), model in {results['tol'].model_dir}"
+        )
     if stage2:
         print(comparison_table(results))
         for result in stage2.values():

@@ -9,6 +9,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+
 from fake_hub import patch_hub_client, running_fake_hub  # noqa: E402
 
 torch.set_num_threads(min(2, torch.get_num_threads()))

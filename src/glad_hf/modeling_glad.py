@@ -302,13 +302,16 @@ class GladForVideoClassification(GladPreTrainedModel):
                 pixel_values, labels, target_pixel_values, grl_lambda, fuse
             )
         else:
+            # Out of training, batch norm uses its running statistics, so one backbone call on every view gives the
+            # same features as one call per view kind, faster (when local and global views have one length).
+            fuse_views = fuse or (not self.training and self.config.num_clips == self.config.clip_len)
             if self.training or self.config.test_view_aggregation == "all_views":
-                features = self.glad(pixel_values).pooled_output
+                features = self.glad(pixel_values, fuse_views=fuse_views).pooled_output
             else:
                 # The reference's test path keeps only the last local clip (a slicing quirk, SPEC §4): don't compute
                 # the other one.
                 last_local = (self.config.local_clip_indices[-1],)
-                features = self.glad(pixel_values, local_clip_indices=last_local).pooled_output
+                features = self.glad(pixel_values, local_clip_indices=last_local, fuse_views=fuse_views).pooled_output
             logits = self.classifier(features)
             loss = None if labels is None else F.cross_entropy(logits, labels)
             output = GladVideoClassifierOutput(loss=loss, logits=logits, classification_loss=loss)

@@ -5,7 +5,6 @@ import json
 import sys
 from pathlib import Path
 
-import torch
 from accelerate import PartialState
 
 from glad_hf.data import video_datasets
@@ -30,5 +29,10 @@ if __name__ == "__main__":
     state = PartialState()
     model = results["glad"].model  # this process's own copy of the trained weights
     checksum = float(sum(p.detach().double().sum() for p in model.parameters()))
-    evidence = {"rank": state.process_index, "world": state.num_processes, "rows": loaded_rows, "checksum": checksum}
+    evidence = {
+        "rank": state.process_index,
+        "world": state.num_processes,
+        "rows": loaded_rows,
+        "checksum": checksum,
+    }
     Path(train_args.output_dir, f"rank{state.process_index}.json").write_text(json.dumps(evidence))

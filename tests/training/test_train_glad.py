@@ -73,8 +73,13 @@ def test_both_stages_end_to_end(synthetic_root, tmp_path):
     source_only = GladForVideoClassification.from_pretrained(output / "source_only" / "last")
     assert source_only.config.domain_alignment == ()
     # a resumed run reuses finished stages instead of training them again
-    again = run_training(*parse_arguments(tiny_run_args(synthetic_root, output, "--max_train_steps", "2",
-                                                        "--resume_from_checkpoint", "latest")))
+    again = run_training(
+        *parse_arguments(
+            tiny_run_args(
+                synthetic_root, output, "--max_train_steps", "2", "--resume_from_checkpoint", "latest"
+            )
+        )
+    )
     assert again["glad"].model is None and again["glad"].metrics["steps"] == 2
 
 
@@ -101,7 +106,9 @@ def test_resume_after_a_kill_gives_the_same_weights(synthetic_root, tmp_path, mo
     monkeypatch.setattr(stages, "_log_step", original)
     assert [p.name for p in (tmp_path / "killed" / "glad" / "checkpoints").iterdir()] == ["step_00000002"]
     resumed = run_training(
-        *parse_arguments(tiny_run_args(synthetic_root, tmp_path / "killed", *common, "--resume_from_checkpoint", "latest"))
+        *parse_arguments(
+            tiny_run_args(synthetic_root, tmp_path / "killed", *common, "--resume_from_checkpoint", "latest")
+        )
     )
     assert resumed["glad"].metrics["steps"] == 5
     for key, value in _weights(resumed["glad"].model).items():
@@ -160,8 +167,13 @@ def test_stage2_init_folder_without_a_backbone(synthetic_root, tmp_path):
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"model_type": "bert"}))
     with pytest.raises(ValueError, match="not_glad"):
-        run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "out", "--stage", "glad",
-                                                    "--init_model", str(folder))))
+        run_training(
+            *parse_arguments(
+                tiny_run_args(
+                    synthetic_root, tmp_path / "out", "--stage", "glad", "--init_model", str(folder)
+                )
+            )
+        )
     assert not (tmp_path / "out" / "glad").exists()
 
 

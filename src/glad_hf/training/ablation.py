@@ -44,25 +44,41 @@ def run_ablation(
         for method in methods:
             alignment, forward_target, blend, use_tol = METHODS[method]
             if use_tol and tol_dir is None:
-                tol_args = dataclasses.replace(train_args, stage="tol", seed=seed, output_dir=str(root / f"seed{seed}"),
-                                               report_to="none", push_to_hub=False)
+                tol_args = dataclasses.replace(
+                    train_args,
+                    stage="tol",
+                    seed=seed,
+                    output_dir=str(root / f"seed{seed}"),
+                    report_to="none",
+                    push_to_hub=False,
+                )
                 tol_dir = str(run_training(data_args, model_args, tol_args)["tol"].model_dir)
             method_model = dataclasses.replace(
-                model_args, domain_alignment=alignment, forward_target=forward_target,
+                model_args,
+                domain_alignment=alignment,
+                forward_target=forward_target,
                 init_model=tol_dir if use_tol else model_args.init_model,
             )
             method_train = dataclasses.replace(
-                train_args, stage="glad", seed=seed, background_blend=blend, compare_source_only=False,
-                output_dir=str(root / f"seed{seed}" / method), report_to="none", push_to_hub=False,
+                train_args,
+                stage="glad",
+                seed=seed,
+                background_blend=blend,
+                compare_source_only=False,
+                output_dir=str(root / f"seed{seed}" / method),
+                report_to="none",
+                push_to_hub=False,
             )
             result = run_training(data_args, method_model, method_train)["glad"]
-            runs[method].append({
-                "seed": seed,
-                "target_mca": result.metrics["target"]["mean_class_accuracy"],
-                "source_mca": result.metrics["source"]["mean_class_accuracy"],
-                "target_top1": result.metrics["target"]["top1_accuracy"],
-                "seconds": result.seconds,
-            })
+            runs[method].append(
+                {
+                    "seed": seed,
+                    "target_mca": result.metrics["target"]["mean_class_accuracy"],
+                    "source_mca": result.metrics["source"]["mean_class_accuracy"],
+                    "target_top1": result.metrics["target"]["top1_accuracy"],
+                    "seconds": result.seconds,
+                }
+            )
     summary = {method: _aggregate(values) for method, values in runs.items()}
     atomic_write_json(root / "ablation.json", {"seeds": seeds, "runs": runs, "summary": summary})
     atomic_write_text(root / "ablation.md", ablation_table(summary))
@@ -76,14 +92,20 @@ def _aggregate(values: list[dict]) -> dict:
 
     target, source = mean_std("target_mca"), mean_std("source_mca")
     return {
-        "target_mca_mean": target[0], "target_mca_std": target[1],
-        "source_mca_mean": source[0], "source_mca_std": source[1],
-        "per_seed_target_mca": [100 * v["target_mca"] for v in values], "runs": len(values),
+        "target_mca_mean": target[0],
+        "target_mca_std": target[1],
+        "source_mca_mean": source[0],
+        "source_mca_std": source[1],
+        "per_seed_target_mca": [100 * v["target_mca"] for v in values],
+        "runs": len(values),
     }
 
 
 def ablation_table(summary: dict) -> str:
-    lines = ["| method | target MCA (mean ± std) | source MCA (mean ± std) | per-seed target MCA |", "|---|---|---|---|"]
+    lines = [
+        "| method | target MCA (mean ± std) | source MCA (mean ± std) | per-seed target MCA |",
+        "|---|---|---|---|",
+    ]
     for method, s in summary.items():
         seeds = ", ".join(f"{v:.1f}" for v in s["per_seed_target_mca"])
         lines.append(

@@ -20,6 +20,7 @@ from transformers import HfArgumentParser
 STAGES = ("tol", "glad", "both")
 DATASETS = ("synthetic", "kinetics2babel")
 MODEL_SIZES = ("i3d_r50_nl", "tiny")
+OPTIMIZERS = ("sgd", "adamw")
 
 
 @dataclass
@@ -66,14 +67,18 @@ class ModelArguments:
 
     model_size: str = field(
         default="tiny",
-        metadata={"help": "i3d_r50_nl (the paper's) | tiny (demo, tests; with --backbone_type: that family, tiny)"},
+        metadata={
+            "help": "i3d_r50_nl (the paper's) | tiny (demo, tests; with --backbone_type: that family, tiny)"
+        },
     )
     backbone_type: str | None = field(
         default=None, metadata={"help": "resnet3d | tsm | transformers | torchvision (default: resnet3d)"}
     )
     backbone_config: str | None = field(
         default=None,
-        metadata={"help": "The backbone's own config: a JSON string or the path of a JSON file (see README)."},
+        metadata={
+            "help": "The backbone's own config: a JSON string or the path of a JSON file (see README)."
+        },
     )
     init_model: str | None = field(
         default=None,
@@ -103,7 +108,9 @@ class ModelArguments:
         if self.backbone_config and not self.backbone_config.lstrip().startswith("{"):
             path = Path(self.backbone_config)
             if not path.is_file():
-                raise ValueError(f"--backbone_config {self.backbone_config} is neither a JSON object nor a file")
+                raise ValueError(
+                    f"--backbone_config {self.backbone_config} is neither a JSON object nor a file"
+                )
             self.backbone_config = path.read_text()
         if self.backbone_config:
             try:
@@ -136,9 +143,15 @@ class GladTrainingArguments:
         default=8, metadata={"help": "Stage 2 videos per domain per device."}
     )
     per_device_eval_batch_size: int = field(default=16)
-    learning_rate: float = field(default=0.01, metadata={"help": "Stage 2 base learning rate (SGD)."})
+    optimizer: str = field(
+        default="adamw",
+        metadata={
+            "help": "sgd (the paper's, with its parameter groups) | adamw (the from-scratch synthetic demo)"
+        },
+    )
+    learning_rate: float = field(default=1e-3, metadata={"help": "Stage 2 base learning rate."})
     weight_decay: float = field(default=1e-4)
-    momentum: float = field(default=0.9)
+    momentum: float = field(default=0.9, metadata={"help": "SGD momentum."})
     max_grad_norm: float = field(default=40.0)
     background_blend: bool = field(
         default=True, metadata={"help": "BackgroundBlend on source clips (SPEC §5)."}
@@ -152,7 +165,7 @@ class GladTrainingArguments:
     tol_num_train_epochs: int = field(default=2)
     tol_max_train_steps: int | None = field(default=None, metadata={"help": "Defaults to --max_train_steps."})
     tol_per_device_train_batch_size: int = field(default=16)
-    tol_learning_rate: float = field(default=0.01)
+    tol_learning_rate: float = field(default=1e-3)
     tol_lr_decay_epochs: list[int] = field(
         default_factory=list, metadata={"help": "Epochs where the LR x 0.1."}
     )
@@ -179,6 +192,8 @@ class GladTrainingArguments:
     def __post_init__(self):
         if self.stage not in STAGES:
             raise ValueError(f"--stage must be one of {STAGES}, got {self.stage!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"--optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
         for name in ("num_train_epochs", "tol_num_train_epochs", "per_device_train_batch_size"):

@@ -42,7 +42,6 @@ def classification_metrics(scores: np.ndarray, labels: np.ndarray, num_labels: i
     )
 
 
-
 def evaluate_checkpoint(
     model_name_or_path: str,
     data_args: DataArguments,
@@ -78,7 +77,9 @@ def evaluate_checkpoint(
         atomic_write_json(output_dir / "metrics.json", metrics)
         names = [config.id2label[i] for i in range(config.num_labels)]
         save_confusion_matrix_png(
-            np.asarray(metrics["confusion_matrix"]), names, output_dir / "confusion_matrix.png",
+            np.asarray(metrics["confusion_matrix"]),
+            names,
+            output_dir / "confusion_matrix.png",
             title=f"{domain} {split}: MCA {100 * metrics['mean_class_accuracy']:.1f}",
         )
     return metrics

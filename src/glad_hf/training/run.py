@@ -10,9 +10,8 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from accelerate.logging import get_logger
-
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
 from .checkpointing import atomic_write_json
@@ -38,7 +37,9 @@ def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
         cpu=several_cpu_processes,
         gradient_accumulation_steps=train_args.gradient_accumulation_steps,
         log_with=report_to,
-        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
+        project_config=ProjectConfiguration(
+            project_dir=str(output_dir), logging_dir=str(output_dir / "logs")
+        ),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
     )
 
@@ -89,18 +90,31 @@ def run_training(
         output_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(
             output_dir / "run_arguments.json",
-            {"data": dataclasses.asdict(data_args), "model": dataclasses.asdict(model_args),
-             "training": {k: v for k, v in dataclasses.asdict(train_args).items() if k != "hub_token"}},
+            {
+                "data": dataclasses.asdict(data_args),
+                "model": dataclasses.asdict(model_args),
+                "training": {k: v for k, v in dataclasses.asdict(train_args).items() if k != "hub_token"},
+            },
         )
     if train_args.report_to != "none":
-        flat = {**dataclasses.asdict(data_args), **dataclasses.asdict(model_args), **dataclasses.asdict(train_args)}
-        flat = {k: (v if isinstance(v, int | float | str | bool) else str(v)) for k, v in flat.items() if k != "hub_token"}
+        flat = {
+            **dataclasses.asdict(data_args),
+            **dataclasses.asdict(model_args),
+            **dataclasses.asdict(train_args),
+        }
+        flat = {
+            k: (v if isinstance(v, int | float | str | bool) else str(v))
+            for k, v in flat.items()
+            if k != "hub_token"
+        }
         accelerator.init_trackers("glad", config=flat)
     with accelerator.main_process_first():
         domains = load_domains(data_args)
     uploader = None
     if train_args.push_to_hub and accelerator.is_main_process:
-        uploader = BackgroundHubUploader(train_args.hub_model_id, token=train_args.hub_token, private=train_args.hub_private)
+        uploader = BackgroundHubUploader(
+            train_args.hub_model_id, token=train_args.hub_token, private=train_args.hub_private
+        )
 
     results: dict[str, StageResult] = {}
     stage2_init = model_args.init_model
@@ -110,10 +124,14 @@ def run_training(
         if resume and completed_stage(stage_dir):
             results["tol"] = _stage_result(stage_dir, "tol")
         else:
-            results["tol"] = train_temporal_order_stage(accelerator, domains, data_args, model_args, train_args, stage_dir)
+            results["tol"] = train_temporal_order_stage(
+                accelerator, domains, data_args, model_args, train_args, stage_dir
+            )
         stage2_init = str(results["tol"].model_dir)
         if uploader:
-            uploader.submit(results["tol"].model_dir, path_in_repo="tol", commit_message="Stage 1 (TOL) model")
+            uploader.submit(
+                results["tol"].model_dir, path_in_repo="tol", commit_message="Stage 1 (TOL) model"
+            )
     if train_args.stage in ("glad", "both"):
         runs = [("glad", model_args, "GLAD" if model_args.domain_alignment else "source-only")]
         if train_args.compare_source_only and model_args.domain_alignment:
@@ -125,9 +143,13 @@ def run_training(
                 results[name] = _stage_result(stage_dir, label)
                 continue
             blend = train_args if name == "glad" else dataclasses.replace(train_args, background_blend=False)
-            results[name] = train_glad_stage(accelerator, domains, data_args, args, blend, stage_dir, stage2_init, label)
+            results[name] = train_glad_stage(
+                accelerator, domains, data_args, args, blend, stage_dir, stage2_init, label
+            )
             if uploader and name == "glad":
-                uploader.submit(results[name].model_dir, commit_message=f"GLAD model ({results[name].model_dir.name})")
+                uploader.submit(
+                    results[name].model_dir, commit_message=f"GLAD model ({results[name].model_dir.name})"
+                )
     accelerator.end_training()
     if uploader:
         status = uploader.close()
@@ -150,4 +172,3 @@ def comparison_table(results: dict[str, StageResult]) -> str:
             f"{100 * source['mean_class_accuracy']:.1f} | {result.metrics['steps']} |"
         )
     return "\n".join(lines)
-

@@ -22,6 +22,7 @@ from accelerate import Accelerator
 from accelerate.logging import get_logger
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
+from transformers.utils import logging as transformers_logging
 
 from ..configuration_glad import GladConfig
 from ..data import DomainPairedLoader
@@ -34,7 +35,7 @@ from .checkpointing import atomic_accelerator_save_state, atomic_save_pretrained
 from .data import evaluation_dataset, glad_train_datasets, temporal_order_dataset
 from .evaluation import classification_metrics, predict
 from .model_card import write_model_card
-from .optim import glad_parameter_groups, step_decay_schedule
+from .optim import make_optimizer, step_decay_schedule
 
 logger = get_logger(__name__)
 
@@ -108,9 +109,22 @@ def load_model(model_class, config: GladConfig, init: str | None):
     """`model_class` from `init` (only the tensors that fit are loaded; new heads are initialised) or new."""
     if not init:
         return model_class(config)
-    model = model_class.from_pretrained(init, config=config, ignore_mismatched_sizes=True)
-    if not any(p.numel() for p in model.glad.backbone.parameters()):
-        raise ValueError(f"--init_model {init} holds no backbone weights")
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # its load report lists every new head tensor; we summarise below
+    try:
+        model, info = model_class.from_pretrained(
+            init, config=config, ignore_mismatched_sizes=True, output_loading_info=True
+        )
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+    missing_backbone = [k for k in info["missing_keys"] if k.startswith("glad.backbone.")]
+    if missing_backbone:
+        raise ValueError(f"--init_model {init} lacks backbone tensors, e.g. {missing_backbone[:3]}")
+    new_heads = sorted({k.split(".")[0] for k in info["missing_keys"]})
+    logger.info(
+        f"{model_class.__name__}: backbone from {init}; newly initialised: {new_heads}",
+        main_process_only=True,
+    )
     return model
 
 
@@ -179,7 +193,11 @@ def _card_results(metrics: dict, split: str) -> dict:
 def _model_id(train_args: GladTrainingArguments, stage_dir: Path) -> str:
     """The Hub id the card documents: --hub_model_id (stage 2) or a name from the output folder."""
     if train_args.hub_model_id:
-        return train_args.hub_model_id if stage_dir.name == "glad" else f"{train_args.hub_model_id}-{stage_dir.name}"
+        return (
+            train_args.hub_model_id
+            if stage_dir.name == "glad"
+            else f"{train_args.hub_model_id}-{stage_dir.name}"
+        )
     return f"{Path(train_args.output_dir).name}-{stage_dir.name}"
 
 
@@ -225,11 +243,12 @@ def train_temporal_order_stage(
     batch = train_args.tol_per_device_train_batch_size
     train_loader = _loader(train_set, batch, True, data_args, drop_last=len(train_set) >= 2 * batch)
     test_loader = _loader(test_set, train_args.per_device_eval_batch_size, False, data_args)
-    optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=train_args.tol_learning_rate,
-        momentum=train_args.momentum,
-        weight_decay=train_args.weight_decay,
+    optimizer = make_optimizer(
+        model,
+        train_args.optimizer,
+        train_args.tol_learning_rate,
+        train_args.weight_decay,
+        train_args.momentum,
     )
     model, optimizer, train_loader, test_loader = accelerator.prepare(
         model, optimizer, train_loader, test_loader
@@ -358,10 +377,8 @@ def train_glad_stage(
     target_loader = _loader(target_set, batch, True, data_args, drop_last=len(target_set) >= 2 * batch)
     eval_loader = _loader(eval_set, train_args.per_device_eval_batch_size, False, data_args)
     source_eval_loader = _loader(source_eval_set, train_args.per_device_eval_batch_size, False, data_args)
-    optimizer = torch.optim.SGD(
-        glad_parameter_groups(model, train_args.learning_rate, train_args.weight_decay),
-        lr=train_args.learning_rate,
-        momentum=train_args.momentum,
+    optimizer = make_optimizer(
+        model, train_args.optimizer, train_args.learning_rate, train_args.weight_decay, train_args.momentum
     )
     scheduler = step_decay_schedule(optimizer, [])  # constant (SPEC §7)
     model, optimizer, source_loader, target_loader, eval_loader, source_eval_loader, scheduler = (
