@@ -128,6 +128,16 @@ def load_model(model_class, config: GladConfig, init: str | None):
     return model
 
 
+def _backward_and_step(accelerator, model, optimizer, scheduler, loss, max_grad_norm: float) -> None:
+    """Backward, clip the gradient norm (SPEC §7) when gradients are synchronised, step (inside `accumulate`)."""
+    accelerator.backward(loss)
+    if accelerator.sync_gradients:
+        accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad()
+
+
 def _checkpoint_dirs(stage_dir: Path) -> list[Path]:
     return sorted((stage_dir / "checkpoints").glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
 
@@ -275,12 +285,9 @@ def train_temporal_order_stage(
         for batch_data in loader:
             with accelerator.accumulate(model):
                 out = model(batch_data["pixel_values"])
-                accelerator.backward(out.loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(model.parameters(), train_args.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
+                _backward_and_step(
+                    accelerator, model, optimizer, scheduler, out.loss, train_args.max_grad_norm
+                )
             progress.batches_done_in_epoch += 1
             if accelerator.sync_gradients:
                 progress.global_step += 1
@@ -418,12 +425,9 @@ def train_glad_stage(
                     labels=source["labels"],
                     target_pixel_values=target["pixel_values"] if forward_target else None,
                 )
-                accelerator.backward(out.loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(model.parameters(), train_args.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
+                _backward_and_step(
+                    accelerator, model, optimizer, scheduler, out.loss, train_args.max_grad_norm
+                )
             progress.batches_done_in_epoch += 1
             if accelerator.sync_gradients:
                 progress.global_step += 1
