@@ -43,17 +43,24 @@ def mmaction_i3d_r50_shapes(head_classes=None, domain_classifiers=False, tol_hea
                     shapes[f"{prefix}.non_local_block.{name}.weight"] = (inner, in_channels, 1, 1, 1)
                     shapes[f"{prefix}.non_local_block.{name}.bias"] = (inner,)
                 conv_bn(f"{prefix}.non_local_block.conv_out", in_channels, inner, (1, 1, 1))
+    shapes.update(mmaction_head_shapes(2048, head_classes, domain_classifiers, tol_head))
+    return shapes
+
+
+def mmaction_head_shapes(features: int, head_classes=None, domain_classifiers=False, tol_head=False):
+    """Keys of the reference's heads: classifier, GLAD's three domain classifiers (necks), TOL's clip-order head."""
+    shapes = {}
     if head_classes:
-        shapes["cls_head.fc_cls.weight"] = (head_classes, 2048)
+        shapes["cls_head.fc_cls.weight"] = (head_classes, features)
         shapes["cls_head.fc_cls.bias"] = (head_classes,)
     if domain_classifiers:
         for neck in range(3):
             for layer in range(5):
                 out = 1 if layer == 4 else 2048
-                shapes[f"neck.{neck}.fc_domain.{layer}.0.weight"] = (out, 2048)
+                shapes[f"neck.{neck}.fc_domain.{layer}.0.weight"] = (out, features if layer == 0 else 2048)
                 shapes[f"neck.{neck}.fc_domain.{layer}.0.bias"] = (out,)
     if tol_head:
-        shapes.update({"neck.fc_cop1.weight": (512, 4096), "neck.fc_cop1.bias": (512,)})
+        shapes.update({"neck.fc_cop1.weight": (512, 2 * features), "neck.fc_cop1.bias": (512,)})
         shapes.update({"neck.fc_cop2.weight": (6, 1536), "neck.fc_cop2.bias": (6,)})
     return shapes
 

@@ -2,7 +2,6 @@
 against mmaction2's resnet.py / resnet_tsm.py: ConvModule `conv` / `bn` pairs, the shifted conv wrapped as
 `conv1.conv.net`) and torchvision ImageNet ResNet state dicts."""
 
-import numpy as np
 import pytest
 import torch
 from torchvision.models import resnet18, resnet50
@@ -15,6 +14,7 @@ from glad_hf.conversion import (
     mmaction_tsm_key_to_glad,
     torchvision_resnet_key_to_glad,
 )
+from test_conversion import mmaction_head_shapes, random_state_dict
 
 R50_BLOCKS, R18_BLOCKS = (3, 4, 6, 3), (2, 2, 2, 2)
 
@@ -47,33 +47,8 @@ def mmaction_tsm_shapes(stage_blocks=R50_BLOCKS, head_classes=None, domain_class
             if block == 0 and (stage > 0 or in_channels != planes * expansion):
                 conv_bn(f"{prefix}.downsample", planes * expansion, in_channels, 1)
             in_channels = planes * expansion
-    if head_classes:
-        shapes["cls_head.fc_cls.weight"] = (head_classes, in_channels)
-        shapes["cls_head.fc_cls.bias"] = (head_classes,)
-    if domain_classifiers:
-        for neck in range(3):
-            for layer in range(5):
-                out = 1 if layer == 4 else 2048
-                shapes[f"neck.{neck}.fc_domain.{layer}.0.weight"] = (out, 2048)
-                shapes[f"neck.{neck}.fc_domain.{layer}.0.bias"] = (out,)
-    if tol_head:
-        shapes.update({"neck.fc_cop1.weight": (512, 4096), "neck.fc_cop1.bias": (512,)})
-        shapes.update({"neck.fc_cop2.weight": (6, 1536), "neck.fc_cop2.bias": (6,)})
+    shapes.update(mmaction_head_shapes(in_channels, head_classes, domain_classifiers, tol_head))
     return shapes
-
-
-def random_state_dict(shapes, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    state = {}
-    for key, shape in shapes.items():
-        if key.endswith("num_batches_tracked"):
-            state[key] = torch.zeros(shape, dtype=torch.long)
-        elif key.endswith("running_var"):
-            state[key] = 0.5 + torch.rand(shape, generator=generator)
-        else:
-            noise = torch.randn(shape, generator=generator)
-            state[key] = noise / np.prod(shape[1:]) ** 0.5 if len(shape) >= 2 else 0.1 * noise
-    return state
 
 
 def test_key_tables():
