@@ -19,7 +19,7 @@ def test_evaluate_a_trained_checkpoint(synthetic_root, tmp_path):  # noqa: F811
     metrics = evaluate_checkpoint(str(trained.model_dir), data_args, "test", "target", tmp_path / "eval")
     assert metrics["num_videos"] == int(np.sum(metrics["confusion_matrix"]))
     # the model's own processor sizes were used, and the scores equal those written at the end of training
-    assert data_args.crop_size == 24
+    assert metrics["crop_size"] == 24 and metrics["short_side"] == 32
     final = json.loads((tmp_path / "run" / "glad" / "metrics.json").read_text())["target"]
     assert (
         metrics["mean_class_accuracy"] == final["mean_class_accuracy"]

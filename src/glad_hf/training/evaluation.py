@@ -3,6 +3,7 @@ written by `scripts/evaluate_glad.py` and at the end of training."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +58,9 @@ def evaluate_checkpoint(
     model = GladForVideoClassification.from_pretrained(model_name_or_path)
     try:
         processor = GladVideoProcessor.from_pretrained(model_name_or_path)
-        data_args.short_side = processor.size["shortest_edge"]
-        data_args.crop_size = processor.crop_size["height"]
+        data_args = dataclasses.replace(
+            data_args, short_side=processor.size["shortest_edge"], crop_size=processor.crop_size["height"]
+        )
     except OSError:
         pass  # no processor saved: keep the sizes given in data_args
     with accelerator.main_process_first():
@@ -71,7 +73,14 @@ def evaluate_checkpoint(
     scores, labels = predict(model, loader, accelerator, f"{domain} {split}")
     config = accelerator.unwrap_model(model).config
     metrics = classification_metrics(scores, labels, config.num_labels)
-    metrics.update(model=str(model_name_or_path), domain=domain, split=split, num_videos=int(len(labels)))
+    metrics.update(
+        model=str(model_name_or_path),
+        domain=domain,
+        split=split,
+        num_videos=int(len(labels)),
+        short_side=data_args.short_side,
+        crop_size=data_args.crop_size,
+    )
     if output_dir is not None and accelerator.is_main_process:
         output_dir = Path(output_dir)
         atomic_write_json(output_dir / "metrics.json", metrics)
