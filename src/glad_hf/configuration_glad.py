@@ -32,6 +32,13 @@ def _as_table(name: str, value: Any) -> tuple[tuple[int, ...], ...]:
     return table
 
 
+def _stage_blocks(depth: int, stage_blocks, depth_table: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
+    """Blocks per stage: as given, or the standard ResNet layout of `depth`."""
+    if depth not in depth_table:
+        raise ValueError(f"depth must be one of {sorted(depth_table)}, got {depth}")
+    return tuple(int(b) for b in (depth_table[depth] if stage_blocks is None else stage_blocks))
+
+
 class ResNet3dConfig(PreTrainedConfig):
     r"""
     The I3D ResNet3d backbone (mmaction2 `ResNet3d`, SPEC §4a). Defaults are GLAD's I3D R50-NL.
@@ -80,11 +87,7 @@ class ResNet3dConfig(PreTrainedConfig):
     norm_momentum: float = 0.1
 
     def __post_init__(self, **kwargs):
-        if self.depth not in self.DEPTH_TO_STAGE_BLOCKS:
-            raise ValueError(f"depth must be one of {sorted(self.DEPTH_TO_STAGE_BLOCKS)}, got {self.depth}")
-        if self.stage_blocks is None:
-            self.stage_blocks = self.DEPTH_TO_STAGE_BLOCKS[self.depth]
-        self.stage_blocks = tuple(int(b) for b in self.stage_blocks)
+        self.stage_blocks = _stage_blocks(self.depth, self.stage_blocks, self.DEPTH_TO_STAGE_BLOCKS)
         num_stages = len(self.stage_blocks)
         self.conv1_kernel = tuple(int(k) for k in self.conv1_kernel)
         if len(self.conv1_kernel) != 3 or any(k % 2 == 0 for k in self.conv1_kernel):
@@ -148,11 +151,7 @@ class TSMConfig(PreTrainedConfig):
     norm_momentum: float = 0.1
 
     def __post_init__(self, **kwargs):
-        if self.depth not in self.DEPTH_TO_STAGE_BLOCKS:
-            raise ValueError(f"depth must be one of {sorted(self.DEPTH_TO_STAGE_BLOCKS)}, got {self.depth}")
-        if self.stage_blocks is None:
-            self.stage_blocks = self.DEPTH_TO_STAGE_BLOCKS[self.depth]
-        self.stage_blocks = tuple(int(b) for b in self.stage_blocks)
+        self.stage_blocks = _stage_blocks(self.depth, self.stage_blocks, self.DEPTH_TO_STAGE_BLOCKS)
         if not self.stage_blocks or any(b < 1 for b in self.stage_blocks):
             raise ValueError(f"stage_blocks must be positive block counts, got {self.stage_blocks}")
         for name in ("base_channels", "num_segments", "shift_div"):
