@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 from accelerate import Accelerator
-from transformers import PretrainedConfig, PreTrainedModel
 
+from glad_hf import GladForVideoClassification
 from glad_hf.training.checkpointing import (
     atomic_accelerator_save_state,
     atomic_save_pretrained,
@@ -15,26 +15,7 @@ from glad_hf.training.checkpointing import (
     atomic_write_json,
     recover_interrupted_save,
 )
-
-
-class TinyConfig(PretrainedConfig):
-    model_type = "tiny_checkpointing_test"
-
-    def __init__(self, hidden_size=4, **kwargs):
-        self.hidden_size = hidden_size
-        super().__init__(**kwargs)
-
-
-class TinyModel(PreTrainedModel):
-    config_class = TinyConfig
-
-    def __init__(self, config):
-        super().__init__(config)
-        self.linear = torch.nn.Linear(config.hidden_size, config.hidden_size)
-        self.post_init()
-
-    def forward(self, x):
-        return self.linear(x)
+from helpers import tiny_config
 
 
 class TinyProcessor:
@@ -49,15 +30,15 @@ class TinyProcessor:
 
 def tiny_model(value):
     torch.manual_seed(0)
-    model = TinyModel(TinyConfig())
+    model = GladForVideoClassification(tiny_config())
     with torch.no_grad():
-        model.linear.weight.fill_(value)
+        model.classifier.fc.weight.fill_(value)
     return model
 
 
 def assert_checkpoint_holds(folder, value, size):
-    loaded = TinyModel.from_pretrained(folder)
-    assert torch.all(loaded.linear.weight == value)
+    loaded = GladForVideoClassification.from_pretrained(folder)
+    assert torch.all(loaded.classifier.fc.weight == value)
     assert json.loads((folder / "preprocessor_config.json").read_text()) == {"size": size}
 
 

@@ -6,10 +6,11 @@ import pytest
 import torch
 from huggingface_hub import snapshot_download
 from safetensors.torch import load_file, save_file
-from transformers import PretrainedConfig, PreTrainedModel
 
 from fake_hub import free_local_port
+from glad_hf import GladForVideoClassification
 from glad_hf.training.hub import BackgroundHubUploader
+from helpers import tiny_config
 
 # huggingface_hub's LFS upload passes a file object as `data=`, which its HTTP client deprecates; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -147,30 +148,13 @@ def test_repo_id_must_name_an_organisation():
         BackgroundHubUploader("glad-tiny")
 
 
-class TinyConfig(PretrainedConfig):
-    model_type = "tiny_hub_test"
-
-    def __init__(self, hidden_size=4, **kwargs):
-        self.hidden_size = hidden_size
-        super().__init__(**kwargs)
-
-
-class TinyModel(PreTrainedModel):
-    config_class = TinyConfig
-
-    def __init__(self, config):
-        super().__init__(config)
-        self.linear = torch.nn.Linear(config.hidden_size, 2)
-        self.post_init()
-
-
 def test_from_pretrained_reads_a_pushed_model_from_a_fresh_cache(fake_hub, tmp_path):
     torch.manual_seed(0)
-    model = TinyModel(TinyConfig())
+    model = GladForVideoClassification(tiny_config())
     model.save_pretrained(tmp_path / "checkpoint")
     with BackgroundHubUploader(REPO_ID, endpoint=fake_hub.endpoint) as uploader:
         uploader.submit(tmp_path / "checkpoint")
 
-    loaded = TinyModel.from_pretrained(REPO_ID, cache_dir=tmp_path / "fresh_cache")
+    loaded = GladForVideoClassification.from_pretrained(REPO_ID, cache_dir=tmp_path / "fresh_cache")
     for name, tensor in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], tensor), name

@@ -138,6 +138,21 @@ def _backward_and_step(accelerator, model, optimizer, scheduler, loss, max_grad_
     optimizer.zero_grad()
 
 
+def _after_batch(
+    accelerator, progress, bar, train_args, stage_dir: Path, prefix: str, values: dict, max_steps: int
+) -> bool:
+    """Count the batch; after an optimiser step, log, checkpoint every `checkpointing_steps`. True = stop the stage."""
+    progress.batches_done_in_epoch += 1
+    if not accelerator.sync_gradients:
+        return False
+    progress.global_step += 1
+    bar.update(1)
+    _log_step(accelerator, progress, train_args, prefix, values)
+    if train_args.checkpointing_steps and progress.global_step % train_args.checkpointing_steps == 0:
+        _save_checkpoint(accelerator, stage_dir, progress, train_args.checkpoints_total_limit)
+    return progress.global_step >= max_steps
+
+
 def _checkpoint_dirs(stage_dir: Path) -> list[Path]:
     return sorted((stage_dir / "checkpoints").glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
 
@@ -288,28 +303,9 @@ def train_temporal_order_stage(
                 _backward_and_step(
                     accelerator, model, optimizer, scheduler, out.loss, train_args.max_grad_norm
                 )
-            progress.batches_done_in_epoch += 1
-            if accelerator.sync_gradients:
-                progress.global_step += 1
-                bar.update(1)
-                _log_step(
-                    accelerator,
-                    progress,
-                    train_args,
-                    "tol",
-                    {
-                        "loss": out.loss,
-                        "accuracy": out.accuracy,
-                        "lr": scheduler.get_last_lr()[0],
-                    },
-                )
-                if (
-                    train_args.checkpointing_steps
-                    and progress.global_step % train_args.checkpointing_steps == 0
-                ):
-                    _save_checkpoint(accelerator, stage_dir, progress, train_args.checkpoints_total_limit)
-                if progress.global_step >= max_steps:
-                    break
+            values = {"loss": out.loss, "accuracy": out.accuracy, "lr": scheduler.get_last_lr()[0]}
+            if _after_batch(accelerator, progress, bar, train_args, stage_dir, "tol", values, max_steps):
+                break
         if progress.batches_done_in_epoch >= len(train_loader):
             progress.epoch += 1
             progress.batches_done_in_epoch = 0
@@ -417,7 +413,6 @@ def train_glad_stage(
     model.train()
     while progress.epoch < train_args.num_train_epochs and progress.global_step < max_steps:
         paired.set_epoch(progress.epoch)
-        _set_epoch(source_set, progress.epoch)
         for source, target in paired.iterate(start=progress.batches_done_in_epoch):
             with accelerator.accumulate(model):
                 out = model(
@@ -428,23 +423,15 @@ def train_glad_stage(
                 _backward_and_step(
                     accelerator, model, optimizer, scheduler, out.loss, train_args.max_grad_norm
                 )
-            progress.batches_done_in_epoch += 1
-            if accelerator.sync_gradients:
-                progress.global_step += 1
-                bar.update(1)
-                values = {"loss": out.loss, "classification_loss": out.classification_loss}
-                for name, value in (out.domain_losses or {}).items():
-                    values[f"domain_loss_{name}"] = value
-                for name, value in (out.domain_accuracies or {}).items():
-                    values[f"domain_accuracy_{name}"] = value
-                _log_step(accelerator, progress, train_args, stage_dir.name, values)
-                if (
-                    train_args.checkpointing_steps
-                    and progress.global_step % train_args.checkpointing_steps == 0
-                ):
-                    _save_checkpoint(accelerator, stage_dir, progress, train_args.checkpoints_total_limit)
-                if progress.global_step >= max_steps:
-                    break
+            values = {"loss": out.loss, "classification_loss": out.classification_loss}
+            for name, value in (out.domain_losses or {}).items():
+                values[f"domain_loss_{name}"] = value
+            for name, value in (out.domain_accuracies or {}).items():
+                values[f"domain_accuracy_{name}"] = value
+            if _after_batch(
+                accelerator, progress, bar, train_args, stage_dir, stage_dir.name, values, max_steps
+            ):
+                break
         epoch_finished = progress.batches_done_in_epoch >= len(paired)
         if epoch_finished:
             progress.epoch += 1
