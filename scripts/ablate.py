@@ -7,14 +7,14 @@ Takes every flag of scripts/train_glad.py too. Writes <output_dir>/ablation.{jso
 
 import argparse
 
-from glad_hf.training.ablation import METHODS, ablation_table, run_ablation
+from glad_hf.training.ablation import METHODS, PAPER_METHODS, ablation_table, run_ablation
 from glad_hf.training.arguments import parse_arguments
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], add_help=False)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(PAPER_METHODS), choices=list(METHODS))
     own, rest = parser.parse_known_args()
     data_args, model_args, train_args = parse_arguments(rest)
     summary = run_ablation(data_args, model_args, train_args, own.seeds, own.methods)

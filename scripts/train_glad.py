@@ -1,4 +1,5 @@
-"""Train GLAD: stage 1 (temporal-order learning), then stage 2 (GLAD) from its backbone.
+"""Train GLAD: stage 1 (temporal-order learning), then stage 2 (GLAD) from its backbone (on the synthetic dataset,
+both start from the cached motion pre-training, stage 0).
 
     accelerate launch scripts/train_glad.py                      # the synthetic demo (defaults)
     accelerate launch scripts/train_glad.py --config configs/k2b_i3d_paper.yaml --data_dir data
@@ -19,7 +20,13 @@ def main() -> None:
     results = run_training(data_args, model_args, train_args)
     if not PartialState().is_main_process:
         return
-    stage2 = {name: result for name, result in results.items() if name != "tol"}
+    stage2 = {name: result for name, result in results.items() if name not in ("pretrain", "tol")}
+    if "pretrain" in results:
+        pretrain = results["pretrain"]
+        print(
+            f"stage 0 (motion pre-training): validation accuracy {100 * pretrain.metrics['top1_accuracy']:.1f}% on "
+            f"{len(pretrain.metrics['motions'])} motions, model in {pretrain.model_dir}"
+        )
     if "tol" in results:
         print(
             f"stage 1 (TOL): clip-order accuracy {100 * results['tol'].metrics['accuracy']:.1f}% "

@@ -1,11 +1,14 @@
 """Test-wide settings: never touch the network, keep torch to the machine's two cores."""
 
 import os
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Generated data and pre-trained models go to a fresh folder, not the user's cache (inherited by subprocesses).
+os.environ["GLAD_HF_CACHE"] = tempfile.mkdtemp(prefix="glad_hf_test_cache-")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

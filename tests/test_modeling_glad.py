@@ -248,3 +248,13 @@ def test_gradient_checkpointing_gives_the_same_gradients():
     model(pixel_values, labels=labels).loss.backward()
     assert len(recomputed) == 4  # local and global calls, each run again during backward
     torch.testing.assert_close(model.glad.backbone.conv1.conv.weight.grad, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("source_class", [GladForVideoClassification, GladForTemporalOrderLearning])
+def test_temporal_order_model_from_a_checkpoint_has_its_permutation_table(tmp_path, source_class):
+    # The table is a non-persistent buffer: from_pretrained creates it without values, _init_weights sets them.
+    source_class(tiny_config()).save_pretrained(tmp_path)
+    model = GladForTemporalOrderLearning.from_pretrained(tmp_path)
+    assert model.permutations.tolist() == [list(p) for p in itertools.permutations(range(3))]
+    out = model(clip_grid(batch=2, num_clips=3, size=32), permutation=torch.tensor([5, 0]))
+    assert out.permutation.tolist() == [5, 0] and torch.isfinite(out.loss)

@@ -215,6 +215,9 @@ class GladPreTrainedModel(PreTrainedModel):
         elif isinstance(module, VideoClassifierHead):
             init.normal_(module.fc.weight, std=self.config.initializer_range)
             init.zeros_(module.fc.bias)
+        elif isinstance(module, GladForTemporalOrderLearning):
+            # A non-persistent buffer: from_pretrained creates it empty (no checkpoint holds it), so it is set here.
+            init.copy_(module.permutations, clip_permutations(module.config.tol_num_clips))
 
 
 class GladModel(GladPreTrainedModel):
@@ -311,7 +314,9 @@ class GladForVideoClassification(GladPreTrainedModel):
                 # The reference's test path keeps only the last local clip (a slicing quirk, SPEC §4): don't compute
                 # the other one.
                 last_local = (self.config.local_clip_indices[-1],)
-                features = self.glad(pixel_values, local_clip_indices=last_local, fuse_views=fuse_views).pooled_output
+                features = self.glad(
+                    pixel_values, local_clip_indices=last_local, fuse_views=fuse_views
+                ).pooled_output
             logits = self.classifier(features)
             loss = None if labels is None else F.cross_entropy(logits, labels)
             output = GladVideoClassifierOutput(loss=loss, logits=logits, classification_loss=loss)
@@ -384,6 +389,11 @@ def _domain_inputs(name: str, source: GladModelOutput, target: GladModelOutput):
     return torch.cat(rows), torch.cat(labels)
 
 
+def clip_permutations(num_clips: int) -> torch.Tensor:
+    """[K!, K] long: `itertools.permutations(range(K))` in order (row i is the order of class i)."""
+    return torch.tensor(list(itertools.permutations(range(num_clips))), dtype=torch.long)
+
+
 class GladForTemporalOrderLearning(GladPreTrainedModel):
     """Stage 1 (SPEC §6): predict which permutation shuffled K clips of a video.
 
@@ -398,11 +408,7 @@ class GladForTemporalOrderLearning(GladPreTrainedModel):
         self.temporal_order_head = TemporalOrderHead(
             config.hidden_size, config.tol_num_clips, config.tol_hidden_size, config.tol_dropout
         )
-        self.register_buffer(
-            "permutations",
-            torch.tensor(list(itertools.permutations(range(config.tol_num_clips))), dtype=torch.long),
-            persistent=False,
-        )
+        self.register_buffer("permutations", clip_permutations(config.tol_num_clips), persistent=False)
         self.post_init()
 
     def forward(

@@ -133,3 +133,24 @@ def test_bad_arguments(tmp_path):
         RawFrameReader().read(tmp_path, [])
     with pytest.raises(ValueError, match=">= 0"):
         RawFrameReader().read(tmp_path, [-1])
+
+
+def test_decoded_video_cache_decodes_each_video_once_and_evicts_by_bytes(tmp_path, media):
+    paths = [media.write_mp4(tmp_path / f"clip{i}.mp4", 20 + i, gop=8) for i in range(3)]
+    reader = VideoFileReader("pyav")
+    frame_bytes = 32 * 32 * 3
+    cache = readers.DecodedVideoCache(max_bytes=45 * frame_bytes)
+    frames = cache.read(reader, paths[0], [5, 3, 3, 19])
+    assert media.frame_number_of(frames).tolist() == [5, 3, 3, 19]
+    decoded = reader.frames_decoded
+    assert decoded == 20  # the whole video, once
+    assert media.frame_number_of(cache.read(reader, paths[0], [0, 1])).tolist() == [0, 1]
+    assert cache.num_frames(reader, paths[0]) == 20 and reader.frames_decoded == decoded
+    cache.read(reader, paths[1], [0])  # 20 + 21 frames fit
+    assert list(cache.videos) == [str(paths[0]), str(paths[1])]
+    cache.read(reader, paths[2], [0])  # 22 more do not: the least recently used goes
+    assert list(cache.videos) == [str(paths[1]), str(paths[2])] and cache.bytes == 43 * frame_bytes
+    with pytest.raises(FrameReadError, match="clip2.mp4"):
+        cache.read(reader, paths[2], [22])
+    with pytest.raises(ValueError, match="max_bytes"):
+        readers.DecodedVideoCache(0)

@@ -213,3 +213,14 @@ def test_make_synthetic_k2b_cli(tmp_path):
     metadata = json.loads((tmp_path / "data" / "synthetic_k2b.json").read_text())
     assert metadata["config"]["source_num_frames"] == [16, 20] and metadata["config"]["format"] == "rawframes"
     assert metadata["counts"]["k400_train"] == 2 and metadata["counts"]["babel_test"] == 2
+
+
+def test_target_action_fraction_leaves_the_actor_standing_for_the_rest_of_the_segment():
+    config = dataclasses.replace(TINY, target_action_fraction=(0.5, 0.5))
+    frames, rows = render_target_sequence(config, [(1, 40, 1.0)], [0], np.random.default_rng(0))
+    still = (np.abs(np.diff(frames.astype(int), axis=0)).sum(axis=(1, 2, 3)) == 0).sum()
+    assert 19 - 1 <= still <= 20  # 20 action frames: the other 20 repeat the first or the last pose
+    moving = render_target_sequence(TINY, [(1, 40, 1.0)], [0], np.random.default_rng(0))[0]
+    assert (np.abs(np.diff(moving.astype(int), axis=0)).sum(axis=(1, 2, 3)) == 0).sum() < 5
+    with pytest.raises(ValueError, match="target_action_fraction"):
+        SyntheticK2BConfig(target_action_fraction=(0.5, 1.5))

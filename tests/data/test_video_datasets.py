@@ -133,6 +133,18 @@ def test_missing_frame_file_names_the_row(tmp_path, media):
         GladClipDataset(_split(row), as_float, test_mode=True)[0]
 
 
+def test_video_cache_gives_the_same_samples_and_segment_lengths(tmp_path, media):
+    video = media.write_mp4(tmp_path / "000007.mp4", 120)
+    rows = [_row(video, "video", 0, 300, 0), _row(video, "video", 1, 30, 50, offset=50, video_id="val/000007")]
+    cache = readers.DecodedVideoCache(2**26)
+    for test_mode in (False, True):
+        plain = GladClipDataset(_split(*rows), as_float, test_mode=test_mode, seed=2)
+        cached = GladClipDataset(_split(*rows), as_float, test_mode=test_mode, seed=2, video_cache=cache)
+        for index in range(2):
+            assert torch.equal(plain[index]["pixel_values"], cached[index]["pixel_values"])
+    assert list(cache.videos) == [str(video)] and cache.bytes == 120 * 32 * 32 * 3
+
+
 def test_samples_depend_only_on_seed_epoch_and_index(long_clip):
     split = _split(*[_row(long_clip["rawframes"], "rawframes", 0, 300, 0)] * 2)
     dataset = GladClipDataset(split, as_float, test_mode=False, seed=5)

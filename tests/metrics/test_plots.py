@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from glad_hf.labels import K2B_LABELS
-from glad_hf.metrics.plots import save_confusion_matrix_png, save_curves_png
+from glad_hf.metrics.plots import save_confusion_matrix_png, save_curves_png, save_grouped_bars_png
 
 
 def confusion_matrix_12():
@@ -51,3 +51,13 @@ def test_curves_png_needs_points(tmp_path):
     with pytest.raises(ValueError, match="no \\(step, value\\) points"):
         save_curves_png({"train/loss": []}, tmp_path / "curves.png")
     assert not (tmp_path / "curves.png").exists()
+
+
+def test_grouped_bars_png(tmp_path):
+    series = {"target test": [[40.0, 44.0, 38.0], [60.0, 58.0]], "source test": [[80.0, 79.0, 81.0], [77.0, 76.0]]}
+    path = save_grouped_bars_png(["source-only", "GLAD (GLA + BG + TOL)"], series, tmp_path / "bars.png", "MCA (%)")
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.width > 300
+    with pytest.raises(ValueError, match="one list of values per group"):
+        save_grouped_bars_png(["a", "b"], {"target": [[1.0]]}, tmp_path / "bad.png", "MCA")
+    assert not (tmp_path / "bad.png").exists()

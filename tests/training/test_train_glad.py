@@ -11,8 +11,8 @@ import pytest
 import torch
 from huggingface_hub import ModelCard
 
-from glad_hf import GladForVideoClassification
-from glad_hf.data import SyntheticK2BConfig, generate_synthetic_k2b
+from glad_hf import GladForTemporalOrderLearning, GladForVideoClassification
+from glad_hf.data import SyntheticK2BConfig, SyntheticMotionConfig, generate_synthetic_k2b
 from glad_hf.training import stages
 from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.run import run_training
@@ -41,7 +41,8 @@ def tiny_run_args(root, output_dir, *extra):
     return [
         "--data_dir", str(root), "--output_dir", str(output_dir), "--short_side", "32", "--crop_size", "24",
         "--per_device_train_batch_size", "4", "--per_device_eval_batch_size", "8",
-        "--tol_per_device_train_batch_size", "4", "--report_to", "none", "--seed", "3", *extra,
+        "--tol_per_device_train_batch_size", "4", "--report_to", "none", "--seed", "3",
+        "--motion_pretraining", "false", *extra,
     ]  # fmt: skip
 
 
@@ -144,7 +145,7 @@ def test_two_cpu_processes(synthetic_root, tmp_path):
     [
         (["--dataset", "kinetics2babel"], "needs --data_dir"),
         (["--dataset", "kinetics2babel", "--data_dir", "/nonexistent/k2b"], "is not a folder"),
-        (["--stage", "pretrain"], "--stage must be one of"),
+        (["--stage", "zero"], "--stage must be one of"),
         (["--model_size", "huge"], "--model_size must be one of"),
         (["--push_to_hub", "true"], "--hub_model_id"),
         (["--no_such_flag", "1"], "unknown arguments"),
@@ -180,3 +181,58 @@ def test_stage2_init_folder_without_a_backbone(synthetic_root, tmp_path):
 def test_the_synthetic_demo_config_file_states_the_defaults():
     from_file = parse_arguments(["--config", str(REPO / "configs" / "synthetic_demo.yaml")])
     assert from_file == parse_arguments([])
+
+
+PRETRAIN_ARGS = ("--motion_pretraining", "true", "--pretrain_max_train_steps", "2", "--pretrain_batch_size", "4",
+                 "--pretrain_num_videos", "18")  # fmt: skip
+
+
+def test_motion_pretraining_is_trained_once_and_stage_1_starts_from_it(synthetic_root, tmp_path):
+    first = run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "a", "--stage", "pretrain",
+                                                        *PRETRAIN_ARGS)))  # fmt: skip
+    assert set(first) == {"pretrain"}
+    pretrain = first["pretrain"]
+    stage_dir = pretrain.model_dir.parent
+    assert stage_dir.parent == Path(os.environ["GLAD_HF_CACHE"]) / "pretrained"
+    assert stage_dir.name.startswith("synthetic-motions-") and pretrain.metrics["steps"] == 2
+    model = GladForVideoClassification.from_pretrained(pretrain.model_dir)
+    motions = SyntheticMotionConfig.disjoint_from(TINY_DATA.labels).motions
+    assert tuple(model.config.id2label.values()) == motions and len(motions) == 9
+    written = (stage_dir / "complete.json").stat().st_mtime_ns
+
+    later = run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "b", "--stage", "tol",
+                                                        "--tol_max_train_steps", "1", *PRETRAIN_ARGS)))  # fmt: skip
+    assert later["pretrain"].model_dir == pretrain.model_dir and later["pretrain"].seconds > 0
+    assert (stage_dir / "complete.json").stat().st_mtime_ns == written  # reused, not trained again
+    tol = GladForTemporalOrderLearning.from_pretrained(later["tol"].model_dir)
+    start = dict(model.glad.backbone.named_parameters())
+    # one AdamW step at lr 1e-3 moves a weight by about 1e-3; a fresh initialisation is far from the start
+    assert all(torch.allclose(p, start[k], atol=5e-3) for k, p in tol.glad.backbone.named_parameters())
+    fresh = dict(GladForTemporalOrderLearning(tol.config).glad.backbone.named_parameters())
+    assert not all(torch.allclose(p, start[k], atol=5e-3) for k, p in fresh.items())
+    assert json.loads((tmp_path / "b" / "run_arguments.json").read_text())["model"]["motion_pretraining"]
+
+    # another recipe is another folder
+    other = run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "c", "--stage", "pretrain",
+                                                        *PRETRAIN_ARGS, "--pretrain_max_train_steps", "1")))  # fmt: skip
+    assert other["pretrain"].model_dir != pretrain.model_dir and other["pretrain"].metrics["steps"] == 1
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (("--motion_pretraining", "true", "--init_model", "some/model"), "both choose the starting weights"),
+        (("--stage", "pretrain"), "--stage pretrain needs --motion_pretraining true"),
+    ],
+)
+def test_motion_pretraining_conflicts_fail_before_any_work(synthetic_root, tmp_path, extra, message):
+    with pytest.raises(ValueError, match=message):
+        run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "out", *extra)))
+    assert not (tmp_path / "out").exists()
+
+
+def test_motion_pretraining_is_synthetic_only(tmp_path):
+    args = parse_arguments(["--dataset", "kinetics2babel", "--data_dir", str(tmp_path), "--output_dir",
+                            str(tmp_path / "out"), "--report_to", "none"])  # fmt: skip
+    with pytest.raises(ValueError, match="stand-in for Kinetics pre-training.*--motion_pretraining false"):
+        run_training(*args)

@@ -10,9 +10,16 @@ from glad_hf.data.annotations import (
 )
 from glad_hf.data.background import BackgroundBlend, extract_backgrounds, median_background
 from glad_hf.data.builder import Kinetics2Babel, Kinetics2BabelConfig, load_k2b_domains, verify_media
-from glad_hf.data.readers import FrameReadError, RawFrameReader, VideoFileReader, read_frames
+from glad_hf.data.readers import (
+    DecodedVideoCache,
+    FrameReadError,
+    RawFrameReader,
+    VideoFileReader,
+    read_frames,
+)
 from glad_hf.data.sampling import sample_frames, view_cell_mask
 from glad_hf.data.synthetic import SyntheticK2BConfig, generate_synthetic_k2b
+from glad_hf.data.synthetic_motions import SyntheticMotionConfig, SyntheticMotionDataset
 from glad_hf.data.transforms import VideoResizeTransform, VideoTestTransform, VideoTrainTransform
 from glad_hf.data.video_datasets import DomainPairedLoader, GladClipDataset, TemporalOrderDataset
 
@@ -21,6 +28,7 @@ __all__ = [
     "AnnotationError",
     "AnnotationRow",
     "BackgroundBlend",
+    "DecodedVideoCache",
     "DomainPairedLoader",
     "FrameReadError",
     "GladClipDataset",
@@ -28,6 +36,8 @@ __all__ = [
     "Kinetics2BabelConfig",
     "RawFrameReader",
     "SyntheticK2BConfig",
+    "SyntheticMotionConfig",
+    "SyntheticMotionDataset",
     "TemporalOrderDataset",
     "VideoFileReader",
     "VideoResizeTransform",

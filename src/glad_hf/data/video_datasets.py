@@ -15,7 +15,7 @@ import torch
 from accelerate import skip_first_batches
 from torch.utils.data import Dataset
 
-from glad_hf.data.readers import FrameReadError, RawFrameReader, VideoFileReader
+from glad_hf.data.readers import DecodedVideoCache, FrameReadError, RawFrameReader, VideoFileReader
 from glad_hf.data.sampling import sample_frames, view_cell_mask
 
 _SOURCE = 0  # value of the `domain` ClassLabel for Kinetics rows
@@ -30,7 +30,8 @@ class GladClipDataset(Dataset):
     with one set of random parameters for all frames (`glad_hf.data.transforms`).
 
     Stage 2: source rows with `test_mode=False` and `VideoTrainTransform`; target rows with
-    `test_mode=True` (SPEC §2). Evaluation: `test_mode=True`, `VideoTestTransform`.
+    `test_mode=True` (SPEC §2). Evaluation: `test_mode=True`, `VideoTestTransform`. With `video_cache`, video files
+    are decoded whole once and kept in memory (rawframes are read as usual).
     Items: {"pixel_values": float [num_clips, C, clip_len, S, S], "labels": int, "index": int}.
     """
 
@@ -47,6 +48,7 @@ class GladClipDataset(Dataset):
         decode: str = "views",
         seed: int = 0,
         video_backend: str = "auto",
+        video_cache: DecodedVideoCache | None = None,
     ):
         self.hf_split = hf_split
         self.transform = transform
@@ -59,6 +61,7 @@ class GladClipDataset(Dataset):
         self.epoch = 0
         self.rawframe_reader = RawFrameReader()
         self.video_reader = VideoFileReader(video_backend)
+        self.video_cache = video_cache
 
     def __len__(self) -> int:
         return len(self.hf_split)
@@ -76,7 +79,10 @@ class GladClipDataset(Dataset):
         the container (as mmaction's VideoDataset does); a BABEL segment must end within its render."""
         if row["media"] == "rawframes":
             return row["num_frames"]
-        video_frames = self.video_reader.num_frames(row["path"])
+        if self.video_cache is not None:
+            video_frames = self.video_cache.num_frames(self.video_reader, row["path"])
+        else:
+            video_frames = self.video_reader.num_frames(row["path"])
         if row["domain"] == _SOURCE:
             return video_frames
         end = row["start_index"] + row["num_frames"]
@@ -90,8 +96,12 @@ class GladClipDataset(Dataset):
     def read_segment_frames(self, row: dict, indices: np.ndarray) -> torch.Tensor:
         """uint8 `[F, C, H, W]` frames at 0-based segment `indices` of a row."""
         numbers = row["start_index"] + np.asarray(indices, dtype=np.int64)
-        reader = self.rawframe_reader if row["media"] == "rawframes" else self.video_reader
-        frames = reader.read(row["path"], numbers)
+        if row["media"] == "rawframes":
+            frames = self.rawframe_reader.read(row["path"], numbers)
+        elif self.video_cache is not None:
+            frames = self.video_cache.read(self.video_reader, row["path"], numbers)
+        else:
+            frames = self.video_reader.read(row["path"], numbers)
         return torch.from_numpy(frames).permute(0, 3, 1, 2)
 
     def __getitem__(self, index: int) -> dict:
@@ -138,6 +148,7 @@ class TemporalOrderDataset(GladClipDataset):
         clip_len: int = 8,
         seed: int = 0,
         video_backend: str = "auto",
+        video_cache: DecodedVideoCache | None = None,
     ):
         super().__init__(
             hf_split,
@@ -151,6 +162,7 @@ class TemporalOrderDataset(GladClipDataset):
             decode="all",
             seed=seed,
             video_backend=video_backend,
+            video_cache=video_cache,
         )
 
 

@@ -102,3 +102,43 @@ def save_curves_png(
     if title is not None:
         figure.suptitle(title)
     return _save_figure_atomically(figure, path)
+
+
+def save_grouped_bars_png(
+    group_names: Sequence[str],
+    series: Mapping[str, Sequence[Sequence[float]]],
+    path: str | os.PathLike,
+    ylabel: str,
+    title: str | None = None,
+    ylim: tuple[float, float] | None = (0, 100),
+) -> Path:
+    """Draw, for every group, one bar per series at the mean of its values with a ±std error bar and each value
+    as a dot (e.g. target and source accuracy per method, over seeds) as a PNG.
+
+    Args:
+        group_names: the groups along the x axis (e.g. methods).
+        series: series name (e.g. "target test") -> one list of values per group (e.g. one per seed).
+        path: where to write the PNG.
+    """
+    if not series or any(len(values) != len(group_names) for values in series.values()):
+        raise ValueError("every series needs one list of values per group")
+    positions = np.arange(len(group_names))
+    width = 0.8 / len(series)
+    figure = Figure(figsize=(1.3 * len(group_names) + 2, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    for index, (name, groups) in enumerate(series.items()):
+        offsets = positions + (index - (len(series) - 1) / 2) * width
+        means = [float(np.mean(values)) for values in groups]
+        stds = [float(np.std(values, ddof=1)) if len(values) > 1 else 0.0 for values in groups]
+        axes.bar(offsets, means, width * 0.95, yerr=stds, capsize=3, alpha=0.8, label=name)
+        for offset, values in zip(offsets, groups, strict=True):
+            axes.scatter(np.full(len(values), offset), values, s=8, color="black", zorder=3)
+    axes.set_xticks(positions, [name.replace(" (", "\n(") for name in group_names], fontsize=8)
+    axes.set_ylabel(ylabel)
+    if ylim is not None:
+        axes.set_ylim(*ylim)
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(loc="lower right", fontsize=8)
+    if title is not None:
+        axes.set_title(title, fontsize=9)
+    return _save_figure_atomically(figure, path)

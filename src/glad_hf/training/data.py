@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from pathlib import Path
 
@@ -10,7 +12,10 @@ from torch.utils.data import ConcatDataset
 from ..configuration_glad import GladConfig
 from ..data import (
     BackgroundBlend,
+    DecodedVideoCache,
     GladClipDataset,
+    SyntheticMotionConfig,
+    SyntheticMotionDataset,
     TemporalOrderDataset,
     VideoResizeTransform,
     VideoTestTransform,
@@ -19,6 +24,7 @@ from ..data import (
     load_k2b_domains,
 )
 from ..data.annotations import read_annotation_tar
+from ..data.synthetic import METADATA_FILENAME
 from .arguments import DataArguments, GladTrainingArguments
 
 # Stage-1 frame intervals (SPEC §6): Kinetics clips are sampled sparser than BABEL's.
@@ -26,12 +32,17 @@ TOL_SOURCE_FRAME_INTERVAL = 2
 TOL_TARGET_FRAME_INTERVAL = 1
 
 
-def default_synthetic_root() -> Path:
-    """Where the synthetic Kinetics->BABEL is generated when --data_dir is not given."""
+def glad_cache_dir() -> Path:
+    """$GLAD_HF_CACHE, else $XDG_CACHE_HOME/glad_hf (~/.cache/glad_hf)."""
     cache = os.environ.get("GLAD_HF_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "glad_hf"
     )
-    return Path(cache) / "synthetic_k2b"
+    return Path(cache)
+
+
+def default_synthetic_root() -> Path:
+    """Where the synthetic Kinetics->BABEL is generated when --data_dir is not given."""
+    return glad_cache_dir() / "synthetic_k2b"
 
 
 def data_root(data_args: DataArguments) -> Path:
@@ -40,6 +51,17 @@ def data_root(data_args: DataArguments) -> Path:
     if data_args.dataset != "synthetic":
         raise ValueError("--data_dir is required for --dataset kinetics2babel")
     return default_synthetic_root()
+
+
+@functools.cache
+def _process_video_cache(max_mb: int) -> DecodedVideoCache:
+    return DecodedVideoCache(max_mb * 2**20)
+
+
+def video_cache(data_args: DataArguments) -> DecodedVideoCache | None:
+    """The process's cache of decoded videos (--video_cache_mb): one per size, shared by every dataset and run of
+    the process (a benchmark worker decodes each video once over all its runs)."""
+    return _process_video_cache(data_args.video_cache_mb) if data_args.video_cache_mb else None
 
 
 def load_domains(data_args: DataArguments) -> dict:
@@ -85,6 +107,7 @@ def glad_train_datasets(
         global_frame_index=config.global_frame_index,
         decode="views",
         video_backend=data_args.video_backend,
+        video_cache=video_cache(data_args),
     )
     source = GladClipDataset(
         domains["source"]["train"],
@@ -117,7 +140,50 @@ def evaluation_dataset(split, config: GladConfig, data_args) -> GladClipDataset:
         global_frame_index=config.global_frame_index,
         decode=decode,
         video_backend=data_args.video_backend,
+        video_cache=video_cache(data_args),
     )
+
+
+def motion_pretraining_config(data_args: DataArguments, num_videos: int) -> SyntheticMotionConfig:
+    """The motion pre-training set of a synthetic K->B root: the motion patterns that are none of its classes,
+    rendered at its frame size (the root is generated first when needed)."""
+    if data_args.dataset != "synthetic":
+        raise ValueError("motion pre-training is for --dataset synthetic; pass --motion_pretraining false")
+    metadata = json.loads((data_root(data_args) / METADATA_FILENAME).read_text())
+    return SyntheticMotionConfig.disjoint_from(
+        metadata["labels"], frame_size=metadata["config"]["frame_size"], num_train_videos=num_videos
+    )
+
+
+def motion_pretraining_datasets(
+    motion_config: SyntheticMotionConfig, config: GladConfig, data_args, seed: int
+) -> tuple[SyntheticMotionDataset, SyntheticMotionDataset]:
+    """Train (train-mode sampling and augmentation) and validation (test path) motion datasets."""
+    common = dict(
+        clip_len=config.clip_len,
+        num_clips=config.num_clips,
+        local_clip_indices=config.local_clip_indices,
+        global_frame_index=config.global_frame_index,
+    )
+    train = SyntheticMotionDataset(
+        motion_config,
+        "train",
+        VideoTrainTransform(data_args.crop_size, data_args.short_side),
+        test_mode=False,
+        decode="views",
+        seed=seed,
+        **common,
+    )
+    decode = "reference_test" if config.test_view_aggregation == "reference" else "views"
+    validation = SyntheticMotionDataset(
+        motion_config,
+        "val",
+        VideoTestTransform(data_args.short_side, data_args.crop_size),
+        test_mode=True,
+        decode=decode,
+        **common,
+    )
+    return train, validation
 
 
 class EpochConcatDataset(ConcatDataset):
@@ -142,6 +208,7 @@ def temporal_order_dataset(
             clip_len=config.clip_len,
             seed=seed + offset,
             video_backend=data_args.video_backend,
+            video_cache=video_cache(data_args),
         )
         for offset, (domain, interval) in enumerate(
             [("source", TOL_SOURCE_FRAME_INTERVAL), ("target", TOL_TARGET_FRAME_INTERVAL)]

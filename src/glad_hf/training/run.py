@@ -1,9 +1,11 @@
-"""One training run: stage 1 (TOL), then stage 2 (GLAD) from its backbone, optionally a source-only stage 2 on the
-same budget for comparison; evaluation, artefacts and Hub uploads."""
+"""One training run: on the synthetic dataset, motion pre-training (cached); stage 1 (TOL), then stage 2 (GLAD)
+from its backbone, optionally a source-only stage 2 on the same budget for comparison; evaluation, artefacts and
+Hub uploads."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -15,13 +17,22 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
 from .checkpointing import atomic_write_json
-from .data import load_domains
+from .data import glad_cache_dir, load_domains, motion_pretraining_config
 from .hub import BackgroundHubUploader
-from .stages import StageResult, completed_stage, train_glad_stage, train_temporal_order_stage
+from .stages import (
+    StageResult,
+    build_config,
+    completed_stage,
+    train_glad_stage,
+    train_motion_pretraining_stage,
+    train_temporal_order_stage,
+)
 
 logger = get_logger(__name__)
 
 SOURCE_ONLY = dict(domain_alignment=[], forward_target=False)
+# Bump when the motion pre-training recipe changes, so that cached models of the old recipe are not reused.
+MOTION_PRETRAINING_VERSION = 1
 
 
 def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
@@ -69,10 +80,80 @@ def check_init_model(init_model: str | None) -> None:
         raise ValueError(f"--init_model {folder} has no backbone weights (no 'glad.backbone.*' tensors)")
 
 
+def check_motion_pretraining(
+    data_args: DataArguments, model_args: ModelArguments, train_args: GladTrainingArguments
+) -> None:
+    """Refuse, before any work, motion pre-training where it does not apply."""
+    if not model_args.motion_pretraining:
+        if train_args.stage == "pretrain":
+            raise ValueError("--stage pretrain needs --motion_pretraining true")
+        return
+    if data_args.dataset != "synthetic":
+        raise ValueError(
+            "--motion_pretraining is the synthetic dataset's stand-in for Kinetics pre-training; with --dataset "
+            f"{data_args.dataset} pass --motion_pretraining false (and --init_model, e.g. a converted I3D)"
+        )
+    if model_args.init_model:
+        raise ValueError(
+            f"--init_model {model_args.init_model} and --motion_pretraining both choose the starting weights; "
+            "pass --motion_pretraining false to start from --init_model"
+        )
+
+
+def motion_pretraining_dir(data_args, model_args, train_args, motion_config, num_processes: int) -> Path:
+    """The cache folder of one pre-training recipe: `<cache>/pretrained/synthetic-motions-<content hash>`, the hash
+    of everything that changes the result (motions, architecture, optimisation, input size, seed)."""
+    recipe = {
+        "version": MOTION_PRETRAINING_VERSION,
+        "motions": motion_config.config_hash(),
+        "model": _architecture(model_args),
+        "steps": train_args.pretrain_max_train_steps,
+        "batch": train_args.pretrain_batch_size,
+        "learning_rate": train_args.pretrain_learning_rate,
+        "weight_decay": train_args.weight_decay,
+        "max_grad_norm": train_args.max_grad_norm,
+        "seed": train_args.seed,
+        "input": [data_args.short_side, data_args.crop_size],
+        "processes": num_processes,
+    }
+    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+    return glad_cache_dir() / "pretrained" / f"synthetic-motions-{digest}"
+
+
+def _architecture(model_args: ModelArguments) -> dict:
+    """The run's model configuration without what does not shape the network (versions, stage-2 switches)."""
+    config = build_config(model_args, None).to_dict()
+    for key in ("transformers_version", "domain_alignment", "grl_lambda", "domain_loss_weight"):
+        config.pop(key, None)
+    return config
+
+
+def pretrain_on_motions(
+    accelerator: Accelerator,
+    data_args: DataArguments,
+    model_args: ModelArguments,
+    train_args: GladTrainingArguments,
+) -> StageResult:
+    """The motion-pretrained model of this recipe: reused from the cache when it exists, trained (or an interrupted
+    training resumed) there otherwise. The synthetic root must exist (`load_domains` generates it)."""
+    motion_config = motion_pretraining_config(data_args, train_args.pretrain_num_videos)
+    stage_dir = motion_pretraining_dir(
+        data_args, model_args, train_args, motion_config, accelerator.num_processes
+    )
+    if completed_stage(stage_dir):
+        logger.info(f"motion pre-training: reusing {stage_dir}", main_process_only=True)
+        return _stage_result(stage_dir, "pretrain")
+    set_seed(train_args.seed)
+    return train_motion_pretraining_stage(
+        accelerator, motion_config, data_args, model_args, train_args, stage_dir
+    )
+
+
 def _stage_result(stage_dir: Path, name: str) -> StageResult:
     metrics = json.loads((stage_dir / "metrics.json").read_text())
     model_dir = stage_dir / ("best" if (stage_dir / "best").is_dir() else "last")
-    return StageResult(name, model_dir, metrics, 0.0)
+    seconds = json.loads((stage_dir / "complete.json").read_text()).get("seconds", 0.0)
+    return StageResult(name, model_dir, metrics, seconds)
 
 
 def run_training(
@@ -83,6 +164,7 @@ def run_training(
 ) -> dict[str, StageResult]:
     """Run the stages `train_args.stage` asks for; returns their results by stage name."""
     check_init_model(model_args.init_model)
+    check_motion_pretraining(data_args, model_args, train_args)
     accelerator = accelerator or make_accelerator(train_args)
     output_dir = Path(train_args.output_dir)
     set_seed(train_args.seed)
@@ -117,6 +199,12 @@ def run_training(
         )
 
     results: dict[str, StageResult] = {}
+    if model_args.motion_pretraining:
+        results["pretrain"] = pretrain_on_motions(accelerator, data_args, model_args, train_args)
+        model_args = dataclasses.replace(
+            model_args, init_model=str(results["pretrain"].model_dir), motion_pretraining=False
+        )
+        set_seed(train_args.seed)  # later stages draw the same numbers whether pre-training ran or was cached
     stage2_init = model_args.init_model
     resume = train_args.resume_from_checkpoint
     if train_args.stage in ("tol", "both"):
@@ -164,7 +252,7 @@ def comparison_table(results: dict[str, StageResult]) -> str:
     """Markdown table of source / target MCA per stage-2 run."""
     lines = ["| run | target MCA | target top-1 | source MCA | steps |", "|---|---|---|---|---|"]
     for name, result in results.items():
-        if name == "tol":
+        if name in ("pretrain", "tol"):
             continue
         target, source = result.metrics["target"], result.metrics["source"]
         lines.append(

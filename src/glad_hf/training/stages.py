@@ -1,4 +1,5 @@
-"""The two training stages under Accelerate: temporal-order learning (SPEC §6), then GLAD (SPEC §3-§5, §7).
+"""The training stages under Accelerate: temporal-order learning (SPEC §6), then GLAD (SPEC §3-§5, §7); before
+them, on the synthetic dataset, supervised pre-training on synthetic motions (the stand-in for Kinetics).
 
 Each stage writes under `<output_dir>/<stage name>/`: `checkpoints/step_*` (Accelerate states, atomic, for
 `--resume_from_checkpoint`), `best/` and `last/` (`save_pretrained` folders with processor and model card; TOL
@@ -25,17 +26,22 @@ from tqdm.auto import tqdm
 from transformers.utils import logging as transformers_logging
 
 from ..configuration_glad import GladConfig
-from ..data import DomainPairedLoader
+from ..data import DomainPairedLoader, SyntheticMotionConfig
 from ..labels import K2B_LABELS
 from ..metrics.plots import save_confusion_matrix_png, save_curves_png
 from ..modeling_glad import GladForTemporalOrderLearning, GladForVideoClassification
 from ..video_processing_glad import GladVideoProcessor
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
 from .checkpointing import atomic_accelerator_save_state, atomic_save_pretrained, atomic_write_json
-from .data import evaluation_dataset, glad_train_datasets, temporal_order_dataset
+from .data import (
+    evaluation_dataset,
+    glad_train_datasets,
+    motion_pretraining_datasets,
+    temporal_order_dataset,
+)
 from .evaluation import classification_metrics, predict
 from .model_card import write_model_card
-from .optim import make_optimizer, step_decay_schedule
+from .optim import make_optimizer, one_cycle_schedule, stage_schedule, step_decay_schedule
 
 logger = get_logger(__name__)
 
@@ -97,8 +103,8 @@ def build_config(model_args: ModelArguments, init: str | None, **overrides) -> G
         return config
     if model_args.backbone_type:
         backbone = json.loads(model_args.backbone_config) if model_args.backbone_config else None
-        if backbone is None and model_args.model_size == "tiny":
-            return GladConfig.tiny(model_args.backbone_type, **settings)
+        if model_args.model_size == "tiny":  # tiny heads, on the given backbone or the family's tiny one
+            return GladConfig.tiny(model_args.backbone_type, backbone_config=backbone, **settings)
         return GladConfig.for_backbone(model_args.backbone_type, backbone, **settings)
     if model_args.model_size == "tiny":
         return GladConfig.tiny(**settings)
@@ -165,6 +171,15 @@ def _save_checkpoint(accelerator, stage_dir: Path, progress: StageProgress, limi
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _begin_stage(accelerator: Accelerator) -> None:
+    """Forget the previous stage's prepared objects: a checkpoint then holds this stage's model, optimiser,
+    scheduler and progress only, so that a fresh process that resumes this stage (earlier stages finished and
+    not re-prepared) loads it. Accelerate's `free_memory` drops all but the registered custom objects, which
+    it has no public way to drop."""
+    accelerator.free_memory()
+    accelerator._custom_objects.clear()
+
+
 def _resume(accelerator, stage_dir: Path, resume: str | None) -> bool:
     if not resume:
         return False
@@ -185,6 +200,59 @@ def _resume(accelerator, stage_dir: Path, resume: str | None) -> bool:
 def _set_epoch(dataset, epoch: int) -> None:
     if hasattr(dataset, "set_epoch"):
         dataset.set_epoch(epoch)
+
+
+def _train_epochs(
+    accelerator,
+    model,
+    optimizer,
+    scheduler,
+    train_set,
+    train_loader,
+    progress,
+    train_args,
+    stage_dir: Path,
+    prefix: str,
+    description: str,
+    num_epochs: int,
+    max_steps: int,
+    compute_loss,
+) -> None:
+    """One-loader training from where `progress` is: `compute_loss(batch) -> (loss, logged values)` per batch, logged
+    under `prefix/`, a checkpoint at each epoch's end; `description` labels the progress bar."""
+    bar = tqdm(
+        total=max_steps,
+        initial=progress.global_step,
+        desc=description,
+        disable=not accelerator.is_local_main_process,
+    )
+    model.train()
+    while progress.epoch < num_epochs and progress.global_step < max_steps:
+        _set_epoch(train_set, progress.epoch)
+        train_loader.set_epoch(progress.epoch)
+        loader = accelerator.skip_first_batches(train_loader, progress.batches_done_in_epoch)
+        for batch_data in loader:
+            with accelerator.accumulate(model):
+                loss, values = compute_loss(batch_data)
+                _backward_and_step(accelerator, model, optimizer, scheduler, loss, train_args.max_grad_norm)
+            values["lr"] = scheduler.get_last_lr()[0]
+            if _after_batch(accelerator, progress, bar, train_args, stage_dir, prefix, values, max_steps):
+                break
+        if progress.batches_done_in_epoch >= len(train_loader):
+            progress.epoch += 1
+            progress.batches_done_in_epoch = 0
+        _save_checkpoint(accelerator, stage_dir, progress, train_args.checkpoints_total_limit)
+    bar.close()
+
+
+def grl_ramp(schedule: str, progress: float) -> float:
+    """Multiplier of the gradient-reversal factor at training progress `progress` in [0, 1]: 1 ("constant") or
+    DANN's 2 / (1 + exp(-10 p)) - 1 ("dann", Ganin & Lempitsky 2015), from 0 to ~1."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "dann":
+        return 2.0 / (1.0 + math.exp(-10.0 * min(max(progress, 0.0), 1.0))) - 1.0
+    raise ValueError(f"grl_lambda_schedule must be 'constant' or 'dann', got {schedule!r}")
 
 
 def _loader(dataset, batch_size: int, shuffle: bool, data_args: DataArguments, drop_last: bool = False):
@@ -233,17 +301,103 @@ def _save_model(accelerator, model, config, data_args, folder: Path, card: dict)
     accelerator.wait_for_everyone()
 
 
-def _finish(stage_dir: Path, progress: StageProgress, metrics: dict, accelerator, start: float) -> None:
+def _finish(stage_dir: Path, progress: StageProgress, metrics: dict, accelerator, start: float) -> float:
+    """Write the stage's metrics, curves and `complete.json`; returns the stage's wall time (the one recorded)."""
     if accelerator.is_main_process:
         atomic_write_json(stage_dir / "metrics.json", metrics)
         if progress.history:
             save_curves_png(progress.history, stage_dir / "curves.png", title=stage_dir.name)
-        atomic_write_json(stage_dir / "complete.json", {"seconds": time.time() - start})
+    seconds = time.time() - start
+    if accelerator.is_main_process:
+        atomic_write_json(stage_dir / "complete.json", {"seconds": seconds})
     accelerator.wait_for_everyone()
+    return seconds
 
 
 def completed_stage(stage_dir: Path) -> bool:
     return (stage_dir / "complete.json").is_file()
+
+
+# ----------------------------------------------------------------------------------------------- stage 0
+
+
+def train_motion_pretraining_stage(
+    accelerator: Accelerator,
+    motion_config: SyntheticMotionConfig,
+    data_args: DataArguments,
+    model_args: ModelArguments,
+    train_args: GladTrainingArguments,
+    stage_dir: Path,
+) -> StageResult:
+    """Supervised pre-training on synthetic motions (`glad_hf.data.synthetic_motions`), the synthetic benchmark's
+    stand-in for the Kinetics I3D: the run's architecture with one class per motion, AdamW on a one-cycle schedule
+    over `pretrain_max_train_steps` steps; resumes from its own checkpoints; writes `last/` and the validation
+    accuracy."""
+    start = time.time()
+    _begin_stage(accelerator)
+    motions = dict(enumerate(motion_config.motions))
+    config = build_config(
+        model_args, None, domain_alignment=(), id2label=motions, label2id={m: i for i, m in motions.items()}
+    )
+    model = GladForVideoClassification(config)
+    train_set, val_set = motion_pretraining_datasets(motion_config, config, data_args, train_args.seed)
+    batch = train_args.pretrain_batch_size
+    train_loader = _loader(train_set, batch, True, data_args, drop_last=True)
+    val_loader = _loader(val_set, train_args.per_device_eval_batch_size, False, data_args)
+    optimizer = make_optimizer(
+        model, "adamw", train_args.pretrain_learning_rate, train_args.weight_decay, train_args.momentum
+    )
+    model, optimizer, train_loader, val_loader = accelerator.prepare(
+        model, optimizer, train_loader, val_loader
+    )
+    max_steps = train_args.pretrain_max_train_steps
+    scheduler = accelerator.prepare(one_cycle_schedule(optimizer, max_steps, accelerator.num_processes))
+    progress = StageProgress()
+    accelerator.register_for_checkpointing(progress)
+    _resume(accelerator, stage_dir, "latest")
+
+    def compute_loss(batch_data):
+        out = model(batch_data["pixel_values"], labels=batch_data["labels"])
+        return out.loss, {"loss": out.loss}
+
+    num_epochs = math.ceil(max_steps * accelerator.gradient_accumulation_steps / len(train_loader))
+    _train_epochs(
+        accelerator,
+        model,
+        optimizer,
+        scheduler,
+        train_set,
+        train_loader,
+        progress,
+        train_args,
+        stage_dir,
+        "pretrain",
+        "stage 0: motion pre-training",
+        num_epochs,
+        max_steps,
+        compute_loss,
+    )
+    scores, labels = predict(model, val_loader, accelerator, "motion validation")
+    metrics = classification_metrics(scores, labels, config.num_labels)
+    metrics.update(steps=progress.global_step, motions=list(motion_config.motions))
+    summary = {
+        "stage": "0: supervised pre-training on synthetic motions (stand-in for Kinetics)",
+        "motions": ", ".join(motion_config.motions),
+        "training videos": motion_config.num_train_videos,
+        "optimizer steps": progress.global_step,
+        "batch per device": batch,
+        "peak learning rate (one cycle)": train_args.pretrain_learning_rate,
+        "validation accuracy": f"{100 * metrics['top1_accuracy']:.1f}%",
+    }
+    card = dict(
+        model_id=_model_id(train_args, stage_dir),
+        dataset_name="synthetic motions",
+        training_summary=summary,
+        config_summary=_config_summary(config),
+    )
+    _save_model(accelerator, model, config, data_args, stage_dir / "last", card)
+    seconds = _finish(stage_dir, progress, metrics, accelerator, start)
+    return StageResult("pretrain", stage_dir / "last", metrics, seconds, accelerator.unwrap_model(model))
 
 
 # ----------------------------------------------------------------------------------------------- stage 1
@@ -259,6 +413,7 @@ def train_temporal_order_stage(
 ) -> StageResult:
     """SPEC §6 on both domains; returns the folder whose backbone stage 2 starts from."""
     start = time.time()
+    _begin_stage(accelerator)
     config = build_config(model_args, model_args.init_model)
     model = load_model(GladForTemporalOrderLearning, config, model_args.init_model)
     if model_args.gradient_checkpointing:
@@ -279,38 +434,37 @@ def train_temporal_order_stage(
         model, optimizer, train_loader, test_loader
     )
     steps_per_epoch = math.ceil(len(train_loader) / accelerator.gradient_accumulation_steps)
-    scheduler = step_decay_schedule(optimizer, [e * steps_per_epoch for e in train_args.tol_lr_decay_epochs])
+    scheduler = step_decay_schedule(
+        optimizer,
+        [e * steps_per_epoch for e in train_args.tol_lr_decay_epochs],
+        num_processes=accelerator.num_processes,
+    )
     scheduler = accelerator.prepare(scheduler)
     progress = StageProgress()
     accelerator.register_for_checkpointing(progress)
     _resume(accelerator, stage_dir, train_args.resume_from_checkpoint)
     max_steps = train_args.tol_max_train_steps or steps_per_epoch * train_args.tol_num_train_epochs
 
-    bar = tqdm(
-        total=max_steps,
-        initial=progress.global_step,
-        desc="stage 1: TOL",
-        disable=not accelerator.is_local_main_process,
+    def compute_loss(batch_data):
+        out = model(batch_data["pixel_values"])
+        return out.loss, {"loss": out.loss, "accuracy": out.accuracy}
+
+    _train_epochs(
+        accelerator,
+        model,
+        optimizer,
+        scheduler,
+        train_set,
+        train_loader,
+        progress,
+        train_args,
+        stage_dir,
+        "tol",
+        "stage 1: TOL",
+        train_args.tol_num_train_epochs,
+        max_steps,
+        compute_loss,
     )
-    model.train()
-    while progress.epoch < train_args.tol_num_train_epochs and progress.global_step < max_steps:
-        _set_epoch(train_set, progress.epoch)
-        train_loader.set_epoch(progress.epoch)
-        loader = accelerator.skip_first_batches(train_loader, progress.batches_done_in_epoch)
-        for batch_data in loader:
-            with accelerator.accumulate(model):
-                out = model(batch_data["pixel_values"])
-                _backward_and_step(
-                    accelerator, model, optimizer, scheduler, out.loss, train_args.max_grad_norm
-                )
-            values = {"loss": out.loss, "accuracy": out.accuracy, "lr": scheduler.get_last_lr()[0]}
-            if _after_batch(accelerator, progress, bar, train_args, stage_dir, "tol", values, max_steps):
-                break
-        if progress.batches_done_in_epoch >= len(train_loader):
-            progress.epoch += 1
-            progress.batches_done_in_epoch = 0
-        _save_checkpoint(accelerator, stage_dir, progress, train_args.checkpoints_total_limit)
-    bar.close()
 
     metrics = evaluate_temporal_order(model, test_loader, accelerator, seed=train_args.seed)
     accelerator.log({f"tol/test_{k}": v for k, v in metrics.items()}, step=progress.global_step)
@@ -326,8 +480,8 @@ def train_temporal_order_stage(
     )
     _save_model(accelerator, model, unwrapped.config, data_args, stage_dir / "last", card)
     metrics["steps"] = progress.global_step
-    _finish(stage_dir, progress, metrics, accelerator, start)
-    return StageResult("tol", stage_dir / "last", metrics, time.time() - start, unwrapped)
+    seconds = _finish(stage_dir, progress, metrics, accelerator, start)
+    return StageResult("tol", stage_dir / "last", metrics, seconds, unwrapped)
 
 
 @torch.no_grad()
@@ -366,6 +520,7 @@ def train_glad_stage(
     """SPEC §3-§5 and §7: source + target batches, domain classifiers, BackgroundBlend on source, validation on the
     target each epoch (best by MCA kept), final scores on the target and source test splits."""
     start = time.time()
+    _begin_stage(accelerator)
     config = build_config(model_args, init)
     model = load_model(GladForVideoClassification, config, init)
     if model_args.gradient_checkpointing:
@@ -381,20 +536,25 @@ def train_glad_stage(
     eval_loader = _loader(eval_set, train_args.per_device_eval_batch_size, False, data_args)
     source_eval_loader = _loader(source_eval_set, train_args.per_device_eval_batch_size, False, data_args)
     optimizer = make_optimizer(
-        model, train_args.optimizer, train_args.learning_rate, train_args.weight_decay, train_args.momentum
+        model,
+        train_args.optimizer,
+        train_args.learning_rate,
+        train_args.weight_decay,
+        train_args.momentum,
+        backbone_lr_scale=train_args.backbone_learning_rate_scale,
     )
-    scheduler = step_decay_schedule(optimizer, [])  # constant (SPEC §7)
-    model, optimizer, source_loader, target_loader, eval_loader, source_eval_loader, scheduler = (
-        accelerator.prepare(
-            model, optimizer, source_loader, target_loader, eval_loader, source_eval_loader, scheduler
-        )
+    model, optimizer, source_loader, target_loader, eval_loader, source_eval_loader = accelerator.prepare(
+        model, optimizer, source_loader, target_loader, eval_loader, source_eval_loader
     )
     paired = DomainPairedLoader(source_loader, target_loader)
+    steps_per_epoch = math.ceil(len(paired) / accelerator.gradient_accumulation_steps)
+    max_steps = train_args.max_train_steps or steps_per_epoch * train_args.num_train_epochs
+    scheduler = accelerator.prepare(
+        stage_schedule(optimizer, train_args.lr_scheduler_type, max_steps, accelerator.num_processes)
+    )
     progress = StageProgress()
     accelerator.register_for_checkpointing(progress)
     _resume(accelerator, stage_dir, train_args.resume_from_checkpoint)
-    steps_per_epoch = math.ceil(len(paired) / accelerator.gradient_accumulation_steps)
-    max_steps = train_args.max_train_steps or steps_per_epoch * train_args.num_train_epochs
     forward_target = model_args.forward_target
     num_labels = config.num_labels
     card_base = dict(
@@ -414,16 +574,26 @@ def train_glad_stage(
     while progress.epoch < train_args.num_train_epochs and progress.global_step < max_steps:
         paired.set_epoch(progress.epoch)
         for source, target in paired.iterate(start=progress.batches_done_in_epoch):
+            grl_lambda = model_args.grl_lambda * grl_ramp(
+                train_args.grl_lambda_schedule, progress.global_step / max_steps
+            )
             with accelerator.accumulate(model):
                 out = model(
                     source["pixel_values"],
                     labels=source["labels"],
                     target_pixel_values=target["pixel_values"] if forward_target else None,
+                    grl_lambda=grl_lambda,
                 )
                 _backward_and_step(
                     accelerator, model, optimizer, scheduler, out.loss, train_args.max_grad_norm
                 )
-            values = {"loss": out.loss, "classification_loss": out.classification_loss}
+            values = {
+                "loss": out.loss,
+                "classification_loss": out.classification_loss,
+                "lr": scheduler.get_last_lr()[0],
+            }
+            if model_args.domain_alignment:
+                values["grl_lambda"] = grl_lambda
             for name, value in (out.domain_losses or {}).items():
                 values[f"domain_loss_{name}"] = value
             for name, value in (out.domain_accuracies or {}).items():
@@ -486,9 +656,9 @@ def train_glad_stage(
             stage_dir / "confusion_matrix.png",
             title=f"{label}: target {train_args.eval_split}, MCA {100 * target_metrics['mean_class_accuracy']:.1f}",
         )
-    _finish(stage_dir, progress, metrics, accelerator, start)
+    seconds = _finish(stage_dir, progress, metrics, accelerator, start)
     model_dir = stage_dir / ("best" if (stage_dir / "best").is_dir() else "last")
-    return StageResult(label, model_dir, metrics, time.time() - start, accelerator.unwrap_model(model))
+    return StageResult(label, model_dir, metrics, seconds, accelerator.unwrap_model(model))
 
 
 # ----------------------------------------------------------------------------------------------- logging
