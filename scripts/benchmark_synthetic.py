@@ -1,7 +1,7 @@
 """Synthetic Kinetics->BABEL benchmark: source-only, target-forward-only, DANN, GLA, GLA+BG, GLA+TOL, GLAD over seeds.
 
     python scripts/benchmark_synthetic.py                       # the README's table (default preset)
-    python scripts/benchmark_synthetic.py --preset quick        # smoke test in about a minute
+    python scripts/benchmark_synthetic.py --preset quick        # smoke test, about 30 s on 2 cores
     python scripts/benchmark_synthetic.py --preset strong_cue   # shifts tried for GLAD's own parts (README)
 
 Writes <output_dir>/benchmark.{json,md,png} and prints the table. Re-running reuses finished runs and cached

@@ -291,7 +291,7 @@ def run_synthetic_benchmark(
     """Run the benchmark; writes `benchmark.json`, `benchmark.md` and `benchmark.png` under `output_dir`.
 
     Args:
-        preset: a `PRESETS` name ("default": the README's table; "quick": a smoke test in seconds).
+        preset: a `PRESETS` name ("default": the README's table; "quick": a smoke test, about 30 s on 2 cores).
         seeds, source_only_seeds: seeds per method and for source-only (default: the preset's). Seeds are
             0, 1, ...; the data are the same for every run.
         methods: names of `ablation.METHODS` (default: the preset's; all seven for "default").
