@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(VENV)/bin/accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no \
-		scripts/train_glad.py
+		scripts/train_glad.py --config configs/synthetic_demo.yaml
 
 test: install
 	$(PY) -m pytest -q

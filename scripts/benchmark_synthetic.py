@@ -10,13 +10,9 @@ data and pre-training (see glad_hf.training.benchmark).
 
 import argparse
 
-from glad_hf.training.ablation import METHODS
-from glad_hf.training.benchmark import (
-    PRESETS,
-    benchmark_table,
-    run_synthetic_benchmark,
-    timing_line,
-)
+from glad_hf.training.benchmark import PRESETS, run_synthetic_benchmark, timing_line
+from glad_hf.training.experiments import results_table
+from glad_hf.training.methods import METHODS
 
 
 def main() -> None:
@@ -51,7 +47,7 @@ def main() -> None:
         num_workers=args.num_workers,
         data_dir=args.data_dir,
     )
-    print(benchmark_table(report["summary"]))
+    print(results_table(report["summary"]))
     print(timing_line(report["timings"], args.num_workers))
 
 

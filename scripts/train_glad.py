@@ -1,7 +1,7 @@
 """Train GLAD: stage 1 (temporal-order learning), then stage 2 (GLAD) from its backbone (on the synthetic dataset,
 both start from the cached motion pre-training, stage 0).
 
-    accelerate launch scripts/train_glad.py                      # the synthetic demo (defaults)
+    accelerate launch scripts/train_glad.py --config configs/synthetic_demo.yaml   # the demo (make demo)
     accelerate launch scripts/train_glad.py --config configs/k2b_i3d_paper.yaml --data_dir data
     python scripts/train_glad.py --stage glad --init_model outputs/run/tol/last --max_train_steps 10
 
@@ -12,7 +12,8 @@ defaults that flags override.
 from accelerate import PartialState
 
 from glad_hf.training.arguments import parse_arguments
-from glad_hf.training.run import comparison_table, run_training
+from glad_hf.training.experiments import results_table, run_record, summarize
+from glad_hf.training.run import run_training
 
 
 def main() -> None:
@@ -20,7 +21,6 @@ def main() -> None:
     results = run_training(data_args, model_args, train_args)
     if not PartialState().is_main_process:
         return
-    stage2 = {name: result for name, result in results.items() if name not in ("pretrain", "tol")}
     if "pretrain" in results:
         pretrain = results["pretrain"]
         print(
@@ -32,10 +32,15 @@ def main() -> None:
             f"stage 1 (TOL): clip-order accuracy {100 * results['tol'].metrics['accuracy']:.1f}% "
             f"(chance 16.7%), model in {results['tol'].model_dir}"
         )
+    stage2 = [
+        run_record(name, train_args.seed, r) for name, r in results.items() if name not in ("pretrain", "tol")
+    ]
     if stage2:
-        print(comparison_table(results))
-        for result in stage2.values():
-            print(f"{result.name}: model in {result.model_dir}")
+        print(results_table(summarize(stage2)))
+        for name, result in results.items():
+            if name not in ("pretrain", "tol"):
+                print(f"{result.label}: model in {result.model_dir}")
+    print("wall time: " + ", ".join(f"{name} {result.seconds:.0f} s" for name, result in results.items()))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,23 @@
 import json
+from pathlib import Path
 
 import pytest
+import torch
+from transformers import AutoConfig
 
-from glad_hf import GladConfig, ResNet3dConfig
+import glad_hf  # noqa: F401  (registers the GLAD configs with AutoConfig)
+from glad_hf import GladConfig, GladForVideoClassification, ResNet3dConfig
 from glad_hf.labels import K2B_LABELS
+from helpers import clip_grid
+
+# config.json files written by `save_pretrained` before the backbone configs moved out of configuration_glad.py
+FIXTURES = Path(__file__).parent / "fixtures" / "configs"
+SAVED_PRESETS = {
+    "tiny": GladConfig.tiny,
+    "i3d_r50_nl": GladConfig,
+    "tiny_tsm": lambda: GladConfig.tiny("tsm"),
+    "tiny_torchvision": lambda: GladConfig.tiny("torchvision"),
+}
 
 
 def test_defaults_are_the_reference_network():
@@ -73,3 +87,32 @@ def test_invalid_values_name_the_field(overrides, field):
 def test_invalid_backbone_values_name_the_field(overrides, field):
     with pytest.raises(ValueError, match=field):
         ResNet3dConfig(**overrides)
+
+
+def _without_version(config) -> dict:
+    """`to_dict()` without the transformers version and the folder it was read from (`AutoConfig` records it)."""
+    stored = config.to_dict()
+    for fields in (stored, stored["backbone_config"]):
+        fields.pop("transformers_version", None)
+        fields.pop("_name_or_path", None)
+    return stored
+
+
+@pytest.mark.parametrize("name", sorted(SAVED_PRESETS))
+@pytest.mark.parametrize("load", [GladConfig.from_pretrained, AutoConfig.from_pretrained])
+def test_saved_configs_still_load(name, load):
+    loaded = load(FIXTURES / name)
+    expected = SAVED_PRESETS[name]()
+    assert type(loaded) is GladConfig and type(loaded.backbone_config) is type(expected.backbone_config)
+    assert _without_version(loaded) == _without_version(expected)
+
+
+@pytest.mark.parametrize("name", [name for name in sorted(SAVED_PRESETS) if name.startswith("tiny")])
+def test_models_build_from_saved_configs(name):
+    config = AutoConfig.from_pretrained(FIXTURES / name)
+    torch.manual_seed(0)
+    model = GladForVideoClassification(config).eval()
+    pixel_values = clip_grid(batch=1, num_clips=config.num_clips, clip_len=config.clip_len, size=16)
+    with torch.no_grad():
+        logits = model(pixel_values).logits
+    assert logits.shape == (1, config.num_labels) and torch.isfinite(logits).all()

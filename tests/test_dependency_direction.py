@@ -1,6 +1,6 @@
 """Dependencies point one way: scripts -> training -> (model, data, metrics). The model side (configuration,
-modeling, backbones, processor, converter) imports no data or training code; backbones import no heads; data imports
-no training; nothing imports scripts."""
+modeling, backbones, processor, converter) imports no data or training code; backbones import no heads; configs
+import no network code; data imports no training; nothing imports scripts."""
 
 import ast
 from pathlib import Path
@@ -16,6 +16,14 @@ MODEL_SIDE = [
     "frame_sampling.py",
     "labels.py",
     *[f"backbones/{p.name}" for p in (PACKAGE / "backbones").glob("*.py")],
+]
+# configs (and the registry, and the backbones package that re-exports them) load without any network module
+CONFIG_SIDE = [
+    "configuration_glad.py",
+    "labels.py",
+    "backbones/__init__.py",
+    "backbones/registry.py",
+    *[f"backbones/{p.name}" for p in (PACKAGE / "backbones").glob("configuration_*.py")],
 ]
 
 
@@ -43,6 +51,38 @@ def test_model_side_imports_no_data_or_training(relative):
 def test_backbones_import_no_heads():
     for path in (PACKAGE / "backbones").glob("*.py"):
         assert not {n for n in imported_modules(path) if n.startswith("glad_hf.modeling_glad")}, path.name
+
+
+CONFIG_MODULES = {
+    ".".join(["glad_hf", *Path(relative).with_suffix("").parts]).removesuffix(".__init__")
+    for relative in CONFIG_SIDE
+}
+
+
+def is_config_side(name: str) -> bool:
+    """An imported glad_hf name is a config module or a name defined in one (not a module of a package)."""
+    parent = name.rpartition(".")[0]
+    return name in CONFIG_MODULES or (parent in CONFIG_MODULES and parent != "glad_hf.backbones")
+
+
+@pytest.mark.parametrize("relative", CONFIG_SIDE)
+def test_configs_import_no_network_code(relative):
+    path = PACKAGE / relative
+    assert {n for n in imported_modules(path) if not is_config_side(n)} == set()
+    top_level = [
+        node for node in ast.parse(path.read_text()).body if isinstance(node, (ast.Import, ast.ImportFrom))
+    ]
+    libraries = {alias.name for node in top_level if isinstance(node, ast.Import) for alias in node.names}
+    libraries |= {node.module for node in top_level if isinstance(node, ast.ImportFrom) and not node.level}
+    assert not {n for n in libraries if n.split(".")[0] in ("torch", "torchvision")}
+
+
+def test_registered_networks_are_backbone_modules():
+    from glad_hf.backbones import BACKBONES
+
+    for spec in BACKBONES.values():
+        module, _ = spec.network.split(":")
+        assert (PACKAGE / "backbones" / f"{module}.py").is_file(), spec.network
 
 
 def test_data_imports_no_training_and_nothing_imports_scripts():

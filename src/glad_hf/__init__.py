@@ -12,7 +12,8 @@ from transformers import (
     AutoVideoProcessor,
 )
 
-from .configuration_glad import GladConfig, ResNet3dConfig, TorchvisionVideoConfig, TSMConfig
+from .backbones import BACKBONES, ResNet3dConfig, TorchvisionVideoConfig, TSMConfig
+from .configuration_glad import GladConfig
 from .modeling_glad import (
     GladForTemporalOrderLearning,
     GladForVideoClassification,
@@ -22,9 +23,9 @@ from .modeling_glad import (
 from .video_processing_glad import GladVideoProcessor
 
 AutoConfig.register(GladConfig.model_type, GladConfig, exist_ok=True)
-AutoConfig.register(ResNet3dConfig.model_type, ResNet3dConfig, exist_ok=True)
-AutoConfig.register(TSMConfig.model_type, TSMConfig, exist_ok=True)
-AutoConfig.register(TorchvisionVideoConfig.model_type, TorchvisionVideoConfig, exist_ok=True)
+for _spec in BACKBONES.values():
+    if _spec.config_class.model_type:  # "transformers" takes transformers' own, already registered, configs
+        AutoConfig.register(_spec.config_class.model_type, _spec.config_class, exist_ok=True)
 AutoModel.register(GladConfig, GladModel, exist_ok=True)
 AutoModelForVideoClassification.register(GladConfig, GladForVideoClassification, exist_ok=True)
 AutoVideoProcessor.register(GladConfig, video_processor_class=GladVideoProcessor, exist_ok=True)

@@ -1,17 +1,17 @@
-"""GLAD model configuration: every architectural number of SPEC §4/§4a, with the reference's values as defaults.
+"""GLAD model configuration: every architectural number of SPEC §4, with the reference's values as defaults.
 
-`GladConfig.backbone_type` names the backbone and `backbone_config` holds that backbone's own configuration:
-`ResNet3dConfig` (I3D, the paper's), `TSMConfig` (TSM-R50, the paper's ablation backbone), `TorchvisionVideoConfig`
-(a `torchvision.models.video` network) or, for `backbone_type="transformers"`, any transformers config of a video
-encoder (`VideoMAEConfig`, `TimesformerConfig`, ...). Each sub-configuration is serialised inside config.json.
+`GladConfig.backbone_type` names a row of the backbone registry (`backbones/registry.py`) and `backbone_config`
+holds that backbone's own configuration: `ResNet3dConfig` (I3D, the paper's), `TSMConfig` (TSM-R50, the paper's
+ablation backbone), `TorchvisionVideoConfig` (a `torchvision.models.video` network) or, for
+`backbone_type="transformers"`, any transformers config of a video encoder (`VideoMAEConfig`, ...). The backbone
+configuration is serialised inside config.json.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from transformers import PreTrainedConfig
 
-from transformers import AutoConfig, PreTrainedConfig
-
+from .backbones.registry import backbone_spec, build_backbone_config
 from .labels import K2B_LABELS
 
 DOMAIN_ALIGNMENTS = ("local", "global", "cross", "video")
@@ -19,339 +19,12 @@ TEST_VIEW_AGGREGATIONS = ("reference", "all_views")
 BATCH_NORM_GROUPINGS = ("per_group", "fused")
 
 
-def _as_table(name: str, value: Any) -> tuple[tuple[int, ...], ...]:
-    """Turn a list-of-lists (as read from JSON) into a tuple-of-tuples of 0/1 flags."""
-    try:
-        table = tuple(tuple(int(v) for v in row) for row in value)
-    except TypeError as err:
-        raise ValueError(
-            f"{name} must be a sequence of per-stage sequences of 0/1 flags, got {value!r}"
-        ) from err
-    if any(v not in (0, 1) for row in table for v in row):
-        raise ValueError(f"{name} must only hold 0/1 flags, got {value!r}")
-    return table
-
-
-def _stage_blocks(depth: int, stage_blocks, depth_table: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
-    """Blocks per stage: as given, or the standard ResNet layout of `depth`."""
-    if depth not in depth_table:
-        raise ValueError(f"depth must be one of {sorted(depth_table)}, got {depth}")
-    return tuple(int(b) for b in (depth_table[depth] if stage_blocks is None else stage_blocks))
-
-
-class ResNet3dConfig(PreTrainedConfig):
-    r"""
-    The I3D ResNet3d backbone (mmaction2 `ResNet3d`, SPEC §4a). Defaults are GLAD's I3D R50-NL.
-
-    depth (`int`, defaults to 50): 18/34 use basic blocks, 50/101 bottlenecks.
-    stage_blocks (`tuple[int]`, *optional*): blocks per stage; derived from `depth` when not given.
-    base_channels (`int`, defaults to 64): width of the stem and of stage 1 (stage i has `base_channels * 2**i`).
-    in_channels (`int`, defaults to 3).
-    conv1_kernel (`tuple[int, int, int]`, defaults to `(5, 7, 7)`): stem kernel (T, H, W).
-    conv1_stride_t / conv1_stride_s (`int`, defaults to 2 / 2): stem strides.
-    pool1_stride_t / pool1_stride_s (`int`, defaults to 2 / 2): max-pool strides after the stem (kernel (1, 3, 3)).
-    with_pool2 (`bool`, defaults to `True`): MaxPool3d (2, 1, 1) after stage 1.
-    spatial_strides / temporal_strides (`tuple[int]`, defaults to `(1, 2, 2, 2)` / `(1, 1, 1, 1)`).
-    inflate (`tuple[tuple[int]]`): per stage, per block, 1 = first conv is 3x1x1 (bottleneck) / 3x3x3 (basic).
-    non_local (`tuple[tuple[int]]`): per stage, per block, 1 = a non-local block after the block.
-    non_local_reduction (`int`, defaults to 2): inner channels = C / reduction.
-    non_local_sub_sample (`bool`, defaults to `True`): spatial max-pool (1, 2, 2) of keys and values.
-    norm_eps / norm_momentum (`float`, defaults to 1e-5 / 0.1): BatchNorm3d settings.
-    """
-
-    model_type = "glad_resnet3d"
-    DEPTH_TO_STAGE_BLOCKS: ClassVar[dict[int, tuple[int, ...]]] = {
-        18: (2, 2, 2, 2),
-        34: (3, 4, 6, 3),
-        50: (3, 4, 6, 3),
-        101: (3, 4, 23, 3),
-    }
-
-    depth: int = 50
-    stage_blocks: tuple[int, ...] | list[int] | None = None
-    base_channels: int = 64
-    in_channels: int = 3
-    conv1_kernel: tuple[int, ...] | list[int] = (5, 7, 7)
-    conv1_stride_t: int = 2
-    conv1_stride_s: int = 2
-    pool1_stride_t: int = 2
-    pool1_stride_s: int = 2
-    with_pool2: bool = True
-    spatial_strides: tuple[int, ...] | list[int] = (1, 2, 2, 2)
-    temporal_strides: tuple[int, ...] | list[int] = (1, 1, 1, 1)
-    inflate: tuple | list = ((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0))
-    non_local: tuple | list = ((0, 0, 0), (0, 1, 0, 1), (0, 1, 0, 1, 0, 1), (0, 0, 0))
-    non_local_reduction: int = 2
-    non_local_sub_sample: bool = True
-    norm_eps: float = 1e-5
-    norm_momentum: float = 0.1
-
-    def __post_init__(self, **kwargs):
-        self.stage_blocks = _stage_blocks(self.depth, self.stage_blocks, self.DEPTH_TO_STAGE_BLOCKS)
-        num_stages = len(self.stage_blocks)
-        self.conv1_kernel = tuple(int(k) for k in self.conv1_kernel)
-        if len(self.conv1_kernel) != 3 or any(k % 2 == 0 for k in self.conv1_kernel):
-            raise ValueError(f"conv1_kernel must be three odd sizes (T, H, W), got {self.conv1_kernel}")
-        self.spatial_strides = tuple(int(s) for s in self.spatial_strides)
-        self.temporal_strides = tuple(int(s) for s in self.temporal_strides)
-        self.inflate = _as_table("inflate", self.inflate)
-        self.non_local = _as_table("non_local", self.non_local)
-        for name in ("spatial_strides", "temporal_strides", "inflate", "non_local"):
-            if len(getattr(self, name)) != num_stages:
-                raise ValueError(
-                    f"{name} must have one entry per stage ({num_stages}), got {getattr(self, name)}"
-                )
-        for name in ("inflate", "non_local"):
-            lengths = tuple(len(row) for row in getattr(self, name))
-            if lengths != self.stage_blocks:
-                raise ValueError(
-                    f"{name} must have one flag per block {self.stage_blocks}, got rows of lengths {lengths}"
-                )
-        if self.base_channels < 1 or self.base_channels % self.non_local_reduction:
-            raise ValueError(
-                f"base_channels must be a positive multiple of non_local_reduction, got {self.base_channels}"
-            )
-        super().__post_init__(**kwargs)
-
-    @property
-    def block_expansion(self) -> int:
-        return 1 if self.depth < 50 else 4
-
-    @property
-    def hidden_size(self) -> int:
-        """Channels of the last stage = size of the pooled feature."""
-        return self.base_channels * 2 ** (len(self.stage_blocks) - 1) * self.block_expansion
-
-
-class TSMConfig(PreTrainedConfig):
-    r"""
-    TSM: a 2D ResNet applied to every frame, with the temporal shift module, as mmaction2's `ResNetTSM` computes it
-    (SPEC §4b). Defaults are TSM-R50: 8 segments, 1/8 of the channels shifted one frame forward and 1/8 one frame
-    back in the residual branch before each block's first conv ("blockres"), no temporal pooling, no non-local.
-
-    depth (`int`, defaults to 50): 18/34 use basic blocks, 50/101 bottlenecks.
-    stage_blocks (`tuple[int]`, *optional*): blocks per stage; derived from `depth` when not given.
-    base_channels (`int`, defaults to 64): width of the stem and of stage 1 (stage i has `base_channels * 2**i`).
-    in_channels (`int`, defaults to 3).
-    num_segments (`int`, defaults to 8): frames per view; the shift moves features between them.
-    shift_div (`int`, defaults to 8): 1/shift_div of the channels shift forward, 1/shift_div backward.
-    norm_eps / norm_momentum (`float`, defaults to 1e-5 / 0.1): BatchNorm2d settings.
-    """
-
-    model_type = "glad_tsm"
-    DEPTH_TO_STAGE_BLOCKS: ClassVar[dict[int, tuple[int, ...]]] = ResNet3dConfig.DEPTH_TO_STAGE_BLOCKS
-
-    depth: int = 50
-    stage_blocks: tuple[int, ...] | list[int] | None = None
-    base_channels: int = 64
-    in_channels: int = 3
-    num_segments: int = 8
-    shift_div: int = 8
-    norm_eps: float = 1e-5
-    norm_momentum: float = 0.1
-
-    def __post_init__(self, **kwargs):
-        self.stage_blocks = _stage_blocks(self.depth, self.stage_blocks, self.DEPTH_TO_STAGE_BLOCKS)
-        if not self.stage_blocks or any(b < 1 for b in self.stage_blocks):
-            raise ValueError(f"stage_blocks must be positive block counts, got {self.stage_blocks}")
-        for name in ("base_channels", "num_segments", "shift_div"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        super().__post_init__(**kwargs)
-
-    @property
-    def block_expansion(self) -> int:
-        return 1 if self.depth < 50 else 4
-
-    @property
-    def shift_block_interval(self) -> int:
-        """mmaction shifts every block, or every second block of each stage when stage 3 has >= 23 (R101)."""
-        return 2 if len(self.stage_blocks) > 2 and self.stage_blocks[2] >= 23 else 1
-
-    @property
-    def hidden_size(self) -> int:
-        """Channels of the last stage = size of the pooled feature."""
-        return self.base_channels * 2 ** (len(self.stage_blocks) - 1) * self.block_expansion
-
-
-class TorchvisionVideoConfig(PreTrainedConfig):
-    r"""
-    A `torchvision.models.video` network used as a feature extractor (its classification layer removed).
-
-    model_name (`str`, defaults to `"r3d_18"`): one of r3d_18, mc3_18, r2plus1d_18, s3d, mvit_v2_s, swin3d_t.
-    weights (`str`, *optional*): a member of the model's torchvision weights enum (e.g. "KINETICS400_V1" or
-        "DEFAULT"), downloaded by torchvision and loaded when the model is built (not by `from_pretrained`, which
-        reads the GLAD checkpoint instead). None = torchvision's random initialisation.
-    """
-
-    model_type = "glad_torchvision_video"
-    FEATURE_SIZES: ClassVar[dict[str, int]] = {
-        "r3d_18": 512,
-        "mc3_18": 512,
-        "r2plus1d_18": 512,
-        "s3d": 1024,
-        "mvit_v2_s": 768,
-        "swin3d_t": 768,
-    }
-    # (T, H, W) a network's positional embeddings are built for, and the smallest views the others' strides allow
-    FIXED_INPUT_SIZES: ClassVar[dict[str, tuple[int, int, int]]] = {"mvit_v2_s": (16, 224, 224)}
-    MIN_INPUT_SIZES: ClassVar[dict[str, tuple[int, int, int]]] = {"s3d": (5, 17, 17)}
-
-    model_name: str = "r3d_18"
-    weights: str | None = None
-
-    def __post_init__(self, **kwargs):
-        if self.model_name not in self.FEATURE_SIZES:
-            raise ValueError(
-                f"model_name must be one of {sorted(self.FEATURE_SIZES)}, got {self.model_name!r}"
-            )
-        if self.weights is not None:
-            from torchvision.models import get_model_weights
-
-            available = [w.name for w in get_model_weights(self.model_name)] + ["DEFAULT"]
-            if self.weights not in available:
-                raise ValueError(
-                    f"weights for {self.model_name} must be one of {available}, got {self.weights!r}"
-                )
-        super().__post_init__(**kwargs)
-
-    @property
-    def hidden_size(self) -> int:
-        """Size of the pooled feature (the input of the removed classification layer)."""
-        return self.FEATURE_SIZES[self.model_name]
-
-    @property
-    def fixed_input_size(self) -> tuple[int, int, int] | None:
-        """(T, H, W) every view must have, or None."""
-        return self.FIXED_INPUT_SIZES.get(self.model_name)
-
-    @property
-    def min_input_size(self) -> tuple[int, int, int]:
-        """Smallest (T, H, W) of a view."""
-        return self.MIN_INPUT_SIZES.get(self.model_name, (1, 1, 1))
-
-
-# backbone_type -> its config class; "transformers" takes the config of any transformers video encoder
-BACKBONE_CONFIG_CLASSES: dict[str, type[PreTrainedConfig]] = {
-    "resnet3d": ResNet3dConfig,
-    "tsm": TSMConfig,
-    "torchvision": TorchvisionVideoConfig,
-    "transformers": PreTrainedConfig,
-}
-_NOT_CONFIG_FIELDS = ("model_type", "transformers_version")
-
-
-def build_backbone_config(
-    backbone_type: str, backbone_config: PreTrainedConfig | dict | None
-) -> PreTrainedConfig:
-    """The backbone's config object from a config, its dict (e.g. read from config.json) or None (defaults).
-
-    For `backbone_type="transformers"` the dict needs the encoder's `model_type` (rebuilt with
-    `AutoConfig.for_model`) or a `pretrained_model_name_or_path` (a local folder, or a Hub id when online: its config
-    is read with `AutoConfig.from_pretrained`, the other entries override it, and the encoder's weights are loaded
-    from there when the model is built).
-    """
-    if backbone_type not in BACKBONE_CONFIG_CLASSES:
-        raise ValueError(
-            f"backbone_type must be one of {sorted(BACKBONE_CONFIG_CLASSES)}, got {backbone_type!r}"
-        )
-    if backbone_type == "transformers":
-        return _transformers_backbone_config(backbone_config)
-    backbone_class = BACKBONE_CONFIG_CLASSES[backbone_type]
-    if backbone_config is None:
-        return backbone_class()
-    if isinstance(backbone_config, dict):
-        return backbone_class(**{k: v for k, v in backbone_config.items() if k not in _NOT_CONFIG_FIELDS})
-    if not isinstance(backbone_config, backbone_class):
-        raise ValueError(
-            f"backbone_config must be a {backbone_class.__name__} or dict for backbone_type "
-            f"{backbone_type!r}, got {type(backbone_config).__name__}"
-        )
-    return backbone_config
-
-
-def _transformers_backbone_config(value: PreTrainedConfig | dict | None) -> PreTrainedConfig:
-    if isinstance(value, PreTrainedConfig) and not value.model_type.startswith("glad"):
-        return value
-    if not isinstance(value, dict):
-        raise ValueError(
-            "backbone_config for backbone_type 'transformers' must be a transformers config of a video encoder "
-            "(e.g. VideoMAEConfig) or a dict with its 'model_type' or a 'pretrained_model_name_or_path', "
-            f"got {type(value).__name__}"
-        )
-    fields = {k: v for k, v in value.items() if k != "transformers_version"}
-    model_type = fields.pop("model_type", None)
-    source = fields.get("pretrained_model_name_or_path")
-    if model_type is None and source is None:
-        raise ValueError(
-            "backbone_config for backbone_type 'transformers' needs a 'model_type' (e.g. 'videomae') or a "
-            f"'pretrained_model_name_or_path', got keys {sorted(value)}"
-        )
-    try:
-        if model_type is not None:
-            config = AutoConfig.for_model(model_type, **fields)
-        else:
-            config = AutoConfig.from_pretrained(fields.pop("pretrained_model_name_or_path"), **fields)
-            config.pretrained_model_name_or_path = source
-    except (ValueError, OSError) as err:
-        raise ValueError(f"backbone_config {value!r} does not describe a transformers model: {err}") from err
-    if config.model_type.startswith("glad"):
-        raise ValueError(
-            f"backbone_config for backbone_type 'transformers' must describe a transformers video encoder, got "
-            f"the GLAD config {config.model_type!r}"
-        )
-    return config
-
-
-def backbone_num_frames(backbone_type: str, backbone_config: PreTrainedConfig) -> int | None:
-    """Frames per view the backbone needs, or None when it takes any number its strides allow."""
-    if backbone_type == "tsm":
-        return backbone_config.num_segments
-    if backbone_type == "torchvision":
-        fixed = backbone_config.fixed_input_size
-        return None if fixed is None else fixed[0]
-    if backbone_type == "transformers":
-        return getattr(backbone_config, "num_frames", None)
-    return None
-
-
-def tiny_backbone_config(backbone_type: str) -> PreTrainedConfig:
-    """A small backbone of each family for tests and demos (64-d features except the fixed torchvision networks)."""
-    if backbone_type == "resnet3d":
-        return ResNet3dConfig(
-            depth=18,
-            base_channels=8,
-            conv1_kernel=(3, 7, 7),
-            conv1_stride_t=1,
-            pool1_stride_t=1,
-            inflate=((1, 1), (1, 0), (1, 0), (0, 1)),
-            non_local=((0, 0), (0, 1), (0, 0), (0, 0)),
-        )
-    if backbone_type == "tsm":
-        return TSMConfig(depth=18, stage_blocks=(1, 1, 1, 1), base_channels=8)
-    if backbone_type == "torchvision":
-        return TorchvisionVideoConfig(model_name="mc3_18")  # the lightest video ResNet; the networks are fixed
-    if backbone_type == "transformers":
-        return AutoConfig.for_model(
-            "videomae",
-            hidden_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=128,
-            image_size=32,
-            patch_size=16,
-            num_frames=8,
-            tubelet_size=2,
-        )
-    raise ValueError(f"backbone_type must be one of {sorted(BACKBONE_CONFIG_CLASSES)}, got {backbone_type!r}")
-
-
 class GladConfig(PreTrainedConfig):
     r"""
     GLAD (global-local view alignment and background debiasing) for video classification.
 
-    backbone_type (`str`, defaults to `"resnet3d"`): which backbone `backbone_config` describes: "resnet3d" (I3D),
-        "tsm", "torchvision" or "transformers".
+    backbone_type (`str`, defaults to `"resnet3d"`): which backbone `backbone_config` describes, a key of
+        `backbones.registry.BACKBONES`: "resnet3d" (I3D), "tsm", "torchvision" or "transformers".
     backbone_config (`PreTrainedConfig` or `dict`, *optional*): the backbone's own configuration (`ResNet3dConfig`,
         `TSMConfig`, `TorchvisionVideoConfig` or a transformers video encoder's config; see `build_backbone_config`).
         None = the backbone type's defaults (for "resnet3d": GLAD's I3D R50-NL, SPEC §4a).
@@ -467,7 +140,7 @@ class GladConfig(PreTrainedConfig):
     @property
     def backbone_num_frames(self) -> int | None:
         """Frames per view the backbone needs (TSM segments, a transformer's `num_frames`), None if any number."""
-        return backbone_num_frames(self.backbone_type, self.backbone_config)
+        return backbone_spec(self.backbone_type).num_frames(self.backbone_config)
 
     @classmethod
     def for_backbone(
@@ -479,9 +152,10 @@ class GladConfig(PreTrainedConfig):
         clip grid becomes F x F, with the middle two rows as local views and the middle column as global view (F = 8
         gives the reference's rows 4, 5 and column 3). `overrides` set any other GladConfig field.
         """
-        backbone = build_backbone_config(backbone_type, backbone_config)
+        spec = backbone_spec(backbone_type)
+        backbone = spec.build_config(backbone_config)
         settings = dict(backbone_type=backbone_type, backbone_config=backbone)
-        frames = backbone_num_frames(backbone_type, backbone)
+        frames = spec.num_frames(backbone)
         if frames is not None:
             settings.update(
                 num_clips=frames,
@@ -494,9 +168,9 @@ class GladConfig(PreTrainedConfig):
 
     @classmethod
     def tiny(cls, backbone_type: str = "resnet3d", **overrides) -> GladConfig:
-        """A small GLAD for tests and the synthetic demo: `tiny_backbone_config(backbone_type)` (64-d features but for
+        """A small GLAD for tests and the synthetic demo: the backbone's registered tiny config (64-d features but for
         the fixed torchvision networks), 64-wide domain classifiers of two layers, a 32-wide temporal-order head."""
-        backbone = overrides.pop("backbone_config", None) or tiny_backbone_config(backbone_type)
+        backbone = overrides.pop("backbone_config", None) or backbone_spec(backbone_type).tiny_config()
         settings = dict(domain_hidden_size=64, domain_num_layers=2, tol_hidden_size=32)
         settings.update(overrides)
         return cls.for_backbone(backbone_type, backbone, **settings)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import torch
 
-from .configuration_glad import GladConfig, TSMConfig
+from .backbones import TSMConfig
+from .configuration_glad import GladConfig
 from .modeling_glad import GladForTemporalOrderLearning, GladForVideoClassification
 from .video_processing_glad import GladVideoProcessor
 

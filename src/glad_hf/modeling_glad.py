@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -14,6 +16,7 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from .backbones import build_backbone
+from .backbones.loading import keeps_own_initialisation
 from .configuration_glad import GladConfig
 
 # ----------------------------------------------------------------------------------------------- outputs
@@ -177,6 +180,26 @@ class TemporalOrderHead(nn.Module):
 # ----------------------------------------------------------------------------------------------- models
 
 
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+
+
+@contextlib.contextmanager
+def frozen_batch_norm_statistics(module: nn.Module) -> Iterator[None]:
+    """Within the block, batch norms of `module` normalise with batch statistics as usual (in training mode) but
+    leave their running statistics unchanged (momentum 0; the batch counter restored)."""
+    norms = [m for m in module.modules() if isinstance(m, BATCH_NORMS) and m.track_running_stats]
+    saved = [(norm.momentum, norm.num_batches_tracked.clone()) for norm in norms]
+    for norm in norms:
+        norm.momentum = 0.0
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for norm, (momentum, count) in zip(norms, saved, strict=True):
+                norm.momentum = momentum
+                norm.num_batches_tracked.copy_(count)
+
+
 class GladPreTrainedModel(PreTrainedModel):
     config: GladConfig
     config_class = GladConfig
@@ -191,8 +214,10 @@ class GladPreTrainedModel(PreTrainedModel):
         classifiers), and N(0, initializer_range) for the video classifier (mmaction's I3DHead).
 
         A transformers backbone (a `PreTrainedModel` inside) is initialised by its own `_init_weights` (transformers
-        dispatches to it); torchvision backbones flag their tensors as initialised, which the `init` functions skip.
+        dispatches to it); modules of a torchvision backbone are marked `keep_own_initialisation` and left as they are.
         """
+        if keeps_own_initialisation(module):
+            return
         if isinstance(module, (nn.Conv2d, nn.Conv3d)):
             init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
             if module.bias is not None:
@@ -218,6 +243,19 @@ class GladPreTrainedModel(PreTrainedModel):
         elif isinstance(module, GladForTemporalOrderLearning):
             # A non-persistent buffer: from_pretrained creates it empty (no checkpoint holds it), so it is set here.
             init.copy_(module.permutations, clip_permutations(module.config.tol_num_clips))
+
+    def activation_checkpointing_enable(
+        self, activation_checkpointing_kwargs=None, every_n_layers: int = 1, offload: bool = False
+    ):
+        """transformers' activation checkpointing (non-reentrant), except that the backward pass's recomputation of a
+        block leaves batch-norm running statistics as the forward pass left them: without this, every training step
+        would update them twice."""
+        kwargs = {
+            "use_reentrant": False,
+            "context_fn": lambda: (contextlib.nullcontext(), frozen_batch_norm_statistics(self)),
+            **(activation_checkpointing_kwargs or {}),
+        }
+        super().activation_checkpointing_enable(kwargs, every_n_layers=every_n_layers, offload=offload)
 
 
 class GladModel(GladPreTrainedModel):
@@ -272,7 +310,7 @@ class GladForVideoClassification(GladPreTrainedModel):
     def __init__(self, config: GladConfig):
         super().__init__(config)
         self.glad = GladModel(config)
-        hidden = config.hidden_size
+        hidden = self.glad.backbone.num_features
         self.classifier = VideoClassifierHead(hidden, config.num_labels, config.classifier_dropout)
         self.domain_classifiers = nn.ModuleDict(
             {
@@ -406,7 +444,7 @@ class GladForTemporalOrderLearning(GladPreTrainedModel):
         super().__init__(config)
         self.glad = GladModel(config)
         self.temporal_order_head = TemporalOrderHead(
-            config.hidden_size, config.tol_num_clips, config.tol_hidden_size, config.tol_dropout
+            self.glad.backbone.num_features, config.tol_num_clips, config.tol_hidden_size, config.tol_dropout
         )
         self.register_buffer("permutations", clip_permutations(config.tol_num_clips), persistent=False)
         self.post_init()

@@ -50,7 +50,8 @@ class GladVideoProcessor(BaseVideoProcessor):
         self.decode_backends = list(decode_backends or ("decord", "pyav"))
 
     def sample_frames(self, metadata: VideoMetadata, **kwargs) -> np.ndarray:
-        """Flattened [num_clips * clip_len] indices of the test-mode grid (replaces the uniform default)."""
+        """Flattened [num_clips * clip_len] indices of the test-mode grid, replacing transformers' uniform sampling
+        (`preprocess` and `fetch_videos` call it for arrays and files alike); `num_frames` / `fps` are ignored."""
         if metadata is None or metadata.total_num_frames is None:
             raise ValueError("GladVideoProcessor needs the video's frame count to sample clips")
         grid = sample_frames(
@@ -86,13 +87,6 @@ class GladVideoProcessor(BaseVideoProcessor):
             metadata.frames_indices = metadata.frames_indices[inverse["grid"]]
             return video[inverse["grid"]], metadata
         raise ValueError(f"could not decode video {video_url_or_urls!r} ({'; '.join(errors)})")
-
-    def _decode_and_sample_videos(
-        self, videos, video_metadata, do_sample_frames=None, sample_indices_fn=None
-    ):
-        if do_sample_frames:
-            sample_indices_fn = self.sample_frames
-        return super()._decode_and_sample_videos(videos, video_metadata, do_sample_frames, sample_indices_fn)
 
     def preprocess(self, videos, **kwargs) -> BatchFeature:
         """videos: paths, or decoded videos [F, H, W, C]; returns `pixel_values` [B, N, C, T, H', W']."""

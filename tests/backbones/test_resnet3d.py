@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from glad_hf.backbones import ResNet3d, build_backbone
-from glad_hf.configuration_glad import ResNet3dConfig
+from glad_hf.backbones import ResNet3d, ResNet3dConfig, build_backbone
 
 
 def test_r50_nl_matches_the_reference_size():
@@ -39,7 +38,7 @@ def test_other_depths(depth, features):
 
 
 def test_unknown_backbone_type():
-    with pytest.raises(ValueError, match="unknown backbone_type 'c3d'"):
+    with pytest.raises(ValueError, match="backbone_type must be one of .*, got 'c3d'"):
         build_backbone("c3d", ResNet3dConfig())
 
 

@@ -4,18 +4,17 @@ import decord
 import numpy as np
 import pytest
 import torch
-from accelerate import Accelerator
 from accelerate.data_loader import prepare_data_loader
 from datasets import Dataset
 from PIL import Image
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader
 
 from glad_hf.data import readers
 from glad_hf.data.builder import FEATURES
 from glad_hf.data.readers import FrameReadError
 from glad_hf.data.sampling import sample_frames, view_cell_mask
 from glad_hf.data.transforms import VideoResizeTransform, VideoTestTransform, VideoTrainTransform
-from glad_hf.data.video_datasets import DomainPairedLoader, GladClipDataset, TemporalOrderDataset
+from glad_hf.data.video_datasets import DomainPairedDataset, GladClipDataset, TemporalOrderDataset
 
 
 def as_float(frames, generator=None):
@@ -135,7 +134,10 @@ def test_missing_frame_file_names_the_row(tmp_path, media):
 
 def test_video_cache_gives_the_same_samples_and_segment_lengths(tmp_path, media):
     video = media.write_mp4(tmp_path / "000007.mp4", 120)
-    rows = [_row(video, "video", 0, 300, 0), _row(video, "video", 1, 30, 50, offset=50, video_id="val/000007")]
+    rows = [
+        _row(video, "video", 0, 300, 0),
+        _row(video, "video", 1, 30, 50, offset=50, video_id="val/000007"),
+    ]
     cache = readers.DecodedVideoCache(2**26)
     for test_mode in (False, True):
         plain = GladClipDataset(_split(*rows), as_float, test_mode=test_mode, seed=2)
@@ -195,83 +197,71 @@ def test_temporal_order_samples(long_clip, media):
 
 
 class IndexDataset(torch.utils.data.Dataset):
-    """Items are their own indices; records the epochs it was given."""
+    """Items are {"pixel_values": index}; `sample(index, epoch)` also records the epoch it was drawn in."""
 
     def __init__(self, size):
         self.size = size
-        self.epochs = []
+        self.epoch = 0
+        self.draws = []
 
     def __len__(self):
         return self.size
 
-    def __getitem__(self, index):
-        return index
-
     def set_epoch(self, epoch):
-        self.epochs.append(epoch)
+        self.epoch = epoch
+
+    def sample(self, index, epoch):
+        self.draws.append((index, epoch))
+        return {"pixel_values": index}
+
+    def __getitem__(self, index):
+        return self.sample(index, self.epoch)
 
 
-def _target_loader(dataset, batch_size=2):
-    sampler = DistributedSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=0)
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler)
+def _targets(paired):
+    return [paired[i]["target_index"] for i in range(len(paired))]
 
 
-def test_paired_loader_cycles_and_reshuffles_the_target():
+def test_paired_dataset_cycles_the_target_in_reshuffled_passes():
     source, target = IndexDataset(10), IndexDataset(4)
-    paired = DomainPairedLoader(DataLoader(source, batch_size=2), _target_loader(target))
-    assert len(paired) == 5 and paired.target_passes_per_epoch == 3
-    pairs = list(paired)
-    assert [s.tolist() for s, _ in pairs] == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
-    targets = [t.tolist() for _, t in pairs]
-    first_pass, second_pass = targets[0] + targets[1], targets[2] + targets[3]
-    assert sorted(first_pass) == sorted(second_pass) == [0, 1, 2, 3]
+    paired = DomainPairedDataset(source, target, seed=0)
+    assert len(paired) == 10 and paired.passes_per_epoch == 3
+    items = [paired[i] for i in range(10)]
+    assert [item["pixel_values"] for item in items] == list(range(10))
+    assert all(item["target_pixel_values"] == item["target_index"] for item in items)
+    targets = [item["target_index"] for item in items]
+    first_pass, second_pass = targets[:4], targets[4:8]
+    assert sorted(first_pass) == sorted(second_pass) == [0, 1, 2, 3]  # every target item once per pass
     assert first_pass != second_pass  # reshuffled each pass
-    assert target.epochs == [0, 1, 2] and source.epochs == [0]
+    assert [epoch for _, epoch in target.draws[:10]] == [0] * 4 + [1] * 4 + [
+        2
+    ] * 2  # the target's epoch is its pass
 
-    again = list(paired)  # epoch 1: target passes 3, 4, 5
-    assert target.epochs[3:] == [3, 4, 5] and source.epochs == [0, 1]
-    assert [t.tolist() for _, t in again] != targets
+    paired.set_epoch(1)  # epoch 1: target passes 3, 4, 5; the source follows the epoch
+    assert source.epoch == 1 and _targets(paired) != targets
+    assert {epoch for _, epoch in target.draws[10:]} == {3, 4, 5}
     paired.set_epoch(0)  # a resumed epoch 0 sees the same pairs
-    assert [(s.tolist(), t.tolist()) for s, t in paired] == [(s.tolist(), t.tolist()) for s, t in pairs]
+    assert _targets(paired) == targets
 
 
-def test_paired_loader_with_accelerate_keeps_the_source_as_the_epoch_loader():
-    accelerator = Accelerator(cpu=True)
-    source_loader, target_loader = accelerator.prepare(
-        DataLoader(IndexDataset(6), batch_size=2, shuffle=True), _target_loader(IndexDataset(2), batch_size=1)
-    )
-    paired = DomainPairedLoader(source_loader, target_loader)
-    seen = []
-    for step, (source_batch, _) in enumerate(paired):
-        seen.extend(source_batch.tolist())
-        assert accelerator.gradient_state.active_dataloader is source_loader
-        assert accelerator.gradient_state.end_of_dataloader == (step == len(paired) - 1)
-    assert sorted(seen) == list(range(6))
-    assert not accelerator.gradient_state.in_dataloader
-
-
-def test_paired_loader_shards_across_processes():
+def test_paired_dataset_through_prepared_loaders_shards_the_source_across_processes():
     shards = []
     for process_index in range(2):
-        source = prepare_data_loader(
-            DataLoader(IndexDataset(12), batch_size=2, shuffle=True),
+        loader = prepare_data_loader(
+            DataLoader(DomainPairedDataset(IndexDataset(12), IndexDataset(4)), batch_size=2, shuffle=True),
             num_processes=2,
             process_index=process_index,
             use_seedable_sampler=True,
             data_seed=3,
         )
-        target = prepare_data_loader(
-            _target_loader(IndexDataset(4), batch_size=1), num_processes=2, process_index=process_index
-        )
-        paired = DomainPairedLoader(source, target)
-        assert len(paired) == 3
-        shards.append([(s.tolist(), t.tolist()) for s, t in paired])
+        assert len(loader) == 3
+        shards.append([(b["pixel_values"].tolist(), b["target_index"].tolist()) for b in loader])
     source_items = [i for shard in shards for s, _ in shard for i in s]
     assert sorted(source_items) == list(range(12))  # disjoint shards covering the source once
-    for shard in shards:
-        assert all(len(t) == 1 for _, t in shard)
+    target_items = [i for shard in shards for _, t in shard for i in t]
+    assert sorted(target_items) == sorted(list(range(4)) * 3)  # three passes over the target
 
 
-def test_paired_loader_rejects_an_empty_target():
-    with pytest.raises(ValueError, match="target loader yields no batch"):
-        DomainPairedLoader(DataLoader(IndexDataset(4)), DataLoader(IndexDataset(0)))
+def test_paired_dataset_rejects_an_empty_target():
+    with pytest.raises(ValueError, match="target dataset has no item"):
+        DomainPairedDataset(IndexDataset(4), IndexDataset(0))

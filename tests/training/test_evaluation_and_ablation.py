@@ -5,9 +5,9 @@ import json
 import numpy as np
 from test_train_glad import synthetic_root, tiny_run_args  # noqa: F401  (module-scoped fixture)
 
-from glad_hf.training.ablation import run_ablation
 from glad_hf.training.arguments import DataArguments, parse_arguments
 from glad_hf.training.evaluation import evaluate_checkpoint
+from glad_hf.training.experiments import run_ablation
 from glad_hf.training.run import run_training
 
 
@@ -35,9 +35,10 @@ def test_ablation_runs_each_method_per_seed_and_writes_a_table(synthetic_root, t
     assert set(summary) == {"source_only", "glad"}
     assert all(s["runs"] == 2 and len(s["per_seed_target_mca"]) == 2 for s in summary.values())
     table = (tmp_path / "ablation" / "ablation.md").read_text()
-    assert "| source_only |" in table and "| glad |" in table and "±" in table
+    assert "| source-only |" in table and "| GLAD (GLA + BG + TOL) |" in table and "±" in table
+    assert (tmp_path / "ablation" / "ablation.png").stat().st_size > 1000
     stored = json.loads((tmp_path / "ablation" / "ablation.json").read_text())
-    assert stored["seeds"] == [0, 1] and len(stored["runs"]["glad"]) == 2
+    assert stored["seeds"] == [0, 1] and [r["method"] for r in stored["runs"]].count("glad") == 2
     assert (
         tmp_path / "ablation" / "seed1" / "tol" / "last" / "config.json"
     ).is_file()  # stage 1 once per seed

@@ -13,7 +13,7 @@ from huggingface_hub import ModelCard
 
 from glad_hf import GladForTemporalOrderLearning, GladForVideoClassification
 from glad_hf.data import SyntheticK2BConfig, SyntheticMotionConfig, generate_synthetic_k2b
-from glad_hf.training import stages
+from glad_hf.training import loop
 from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.run import run_training
 
@@ -94,17 +94,17 @@ def test_resume_after_a_kill_gives_the_same_weights(synthetic_root, tmp_path, mo
     straight = run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "straight", *common)))
     expected = _weights(straight["glad"].model)
 
-    original = stages._log_step
+    original = loop._log_step
 
-    def crash_at_step_3(accelerator, progress, train_args, prefix, values):
-        original(accelerator, progress, train_args, prefix, values)
+    def crash_at_step_3(accelerator, progress, logging_steps, prefix, values):
+        original(accelerator, progress, logging_steps, prefix, values)
         if progress.global_step == 3:
             raise KeyboardInterrupt("simulated kill")
 
-    monkeypatch.setattr(stages, "_log_step", crash_at_step_3)
+    monkeypatch.setattr(loop, "_log_step", crash_at_step_3)
     with pytest.raises(KeyboardInterrupt):
         run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "killed", *common)))
-    monkeypatch.setattr(stages, "_log_step", original)
+    monkeypatch.setattr(loop, "_log_step", original)
     assert [p.name for p in (tmp_path / "killed" / "glad" / "checkpoints").iterdir()] == ["step_00000002"]
     resumed = run_training(
         *parse_arguments(
@@ -178,9 +178,9 @@ def test_stage2_init_folder_without_a_backbone(synthetic_root, tmp_path):
     assert not (tmp_path / "out" / "glad").exists()
 
 
-def test_the_synthetic_demo_config_file_states_the_defaults():
+def test_the_synthetic_demo_config_file_is_the_defaults_with_the_synthetic_loss_weight():
     from_file = parse_arguments(["--config", str(REPO / "configs" / "synthetic_demo.yaml")])
-    assert from_file == parse_arguments([])
+    assert from_file == parse_arguments(["--domain_loss_weight", "0.3"])
 
 
 PRETRAIN_ARGS = ("--motion_pretraining", "true", "--pretrain_max_train_steps", "2", "--pretrain_batch_size", "4",

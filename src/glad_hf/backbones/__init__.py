@@ -1,27 +1,33 @@
-"""Video backbones. Each maps one view [B, 3, T, H, W] to a pooled feature [B, D] via `extract_features` and
-exposes `num_features` (= D); the GLAD heads size themselves from it. Backbones import no heads."""
+"""Video backbones, one family per row of `registry.BACKBONES`. Each network maps one view [B, 3, T, H, W] to a
+pooled feature [B, D] with `extract_features` and exposes `num_features` (= D), by which the GLAD heads are sized.
+Backbones import no heads. Importing this package imports the configs only; a network class (`ResNet3d`,
+`ResNetTSM`, `TorchvisionVideoBackbone`, `TransformersVideoBackbone`) is imported on first access."""
 
-from torch import nn
+from .configuration_resnet3d import ResNet3dConfig
+from .configuration_torchvision_video import TorchvisionVideoConfig
+from .configuration_tsm import TSMConfig
+from .registry import BACKBONES, BackboneSpec, backbone_spec, build_backbone, build_backbone_config
 
-from .resnet3d import ResNet3d
-from .torchvision_video import TorchvisionVideoBackbone
-from .transformers_video import TransformersVideoBackbone
-from .tsm import ResNetTSM
-
-BACKBONE_TYPES = ("resnet3d", "tsm", "torchvision", "transformers")
-
-
-def build_backbone(backbone_type: str, backbone_config) -> nn.Module:
-    """The backbone named by `GladConfig.backbone_type`, built from its own config."""
-    if backbone_type == "resnet3d":
-        return ResNet3d(backbone_config)
-    if backbone_type == "tsm":
-        return ResNetTSM(backbone_config)
-    if backbone_type == "torchvision":
-        return TorchvisionVideoBackbone(backbone_config)
-    if backbone_type == "transformers":
-        return TransformersVideoBackbone(backbone_config)
-    raise ValueError(f"unknown backbone_type {backbone_type!r}; expected one of {list(BACKBONE_TYPES)}")
+_NETWORKS = {spec.network.split(":")[1]: spec for spec in BACKBONES.values()}
 
 
-__all__ = ["ResNet3d", "ResNetTSM", "TorchvisionVideoBackbone", "TransformersVideoBackbone", "build_backbone"]
+def __getattr__(name: str):
+    if name in _NETWORKS:
+        return _NETWORKS[name].network_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "BACKBONES",
+    "BackboneSpec",
+    "ResNet3d",
+    "ResNet3dConfig",
+    "ResNetTSM",
+    "TSMConfig",
+    "TorchvisionVideoBackbone",
+    "TorchvisionVideoConfig",
+    "TransformersVideoBackbone",
+    "backbone_spec",
+    "build_backbone",
+    "build_backbone_config",
+]

@@ -13,8 +13,13 @@ def building_on_meta_device() -> bool:
     return torch.empty(0).device.type == "meta"
 
 
-def mark_as_initialised(module: nn.Module) -> None:
-    """Flag every parameter and buffer so that transformers' weight initialisation (it skips tensors flagged
-    `_is_hf_initialized`) keeps their values: a foreign network's own initialisation or loaded weights stand."""
-    for tensor in (*module.parameters(), *module.buffers()):
-        tensor._is_hf_initialized = True
+def keep_own_initialisation(network: nn.Module) -> None:
+    """Mark every module of a foreign network so that `GladPreTrainedModel._init_weights` leaves it as it is: the
+    network's own initialisation, or the weights loaded into it, stand."""
+    for module in network.modules():
+        module.glad_keeps_own_initialisation = True
+
+
+def keeps_own_initialisation(module: nn.Module) -> bool:
+    """Whether `module` belongs to a network marked by `keep_own_initialisation`."""
+    return getattr(module, "glad_keeps_own_initialisation", False)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from transformers.modeling_layers import GradientCheckpointingLayer
 
-from ..configuration_glad import ResNet3dConfig
+from .configuration_resnet3d import ResNet3dConfig
 
 
 class ConvBnAct3d(nn.Module):

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torchvision.models import get_model, get_model_weights
 
-from ..configuration_glad import TorchvisionVideoConfig
-from .loading import building_on_meta_device, mark_as_initialised
+from .configuration_torchvision_video import TorchvisionVideoConfig
+from .loading import building_on_meta_device, keep_own_initialisation
 
 
 class TorchvisionVideoBackbone(nn.Module):
@@ -30,7 +30,7 @@ class TorchvisionVideoBackbone(nn.Module):
             model.head = nn.Identity()
         else:
             model.fc = nn.Identity()
-        mark_as_initialised(model)  # torchvision's own initialisation (or its weights), not GLAD's
+        keep_own_initialisation(model)  # torchvision's own initialisation (or its weights), not GLAD's
         self.model = model
         self.num_features = config.hidden_size
 

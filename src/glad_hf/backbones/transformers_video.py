@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from transformers import AutoModel, PreTrainedConfig
 
-from .loading import building_on_meta_device, mark_as_initialised
+from .loading import building_on_meta_device
 
 
 def pooling_of(config: PreTrainedConfig) -> str:
@@ -24,7 +24,9 @@ def pooling_of(config: PreTrainedConfig) -> str:
 class TransformersVideoBackbone(nn.Module):
     """An `AutoModel` video encoder built from its config; its weights are read from
     `config.pretrained_model_name_or_path` when set (a local folder, or a Hub id when online), except inside
-    `from_pretrained`, which loads the GLAD checkpoint instead. `extract_features`: [B, 3, T, H, W] -> [B, D]."""
+    `from_pretrained`, which loads the GLAD checkpoint instead. The encoder is a `PreTrainedModel`: transformers
+    initialises it with its own `_init_weights`, once, so GLAD's `post_init` keeps its weights.
+    `extract_features`: [B, 3, T, H, W] -> [B, D]."""
 
     def __init__(self, config: PreTrainedConfig):
         super().__init__()
@@ -32,7 +34,6 @@ class TransformersVideoBackbone(nn.Module):
         source = getattr(config, "pretrained_model_name_or_path", None)
         if source and not building_on_meta_device():
             self.encoder = AutoModel.from_pretrained(source, config=config)
-            mark_as_initialised(self.encoder)
         else:
             self.encoder = AutoModel.from_config(config)
         self.pooling = pooling_of(config)

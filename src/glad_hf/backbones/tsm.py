@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from transformers.modeling_layers import GradientCheckpointingLayer
 
-from ..configuration_glad import TSMConfig
+from .configuration_tsm import TSMConfig
 
 
 def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int) -> torch.Tensor:

@@ -21,7 +21,7 @@ from glad_hf.data.sampling import sample_frames, view_cell_mask
 from glad_hf.data.synthetic import SyntheticK2BConfig, generate_synthetic_k2b
 from glad_hf.data.synthetic_motions import SyntheticMotionConfig, SyntheticMotionDataset
 from glad_hf.data.transforms import VideoResizeTransform, VideoTestTransform, VideoTrainTransform
-from glad_hf.data.video_datasets import DomainPairedLoader, GladClipDataset, TemporalOrderDataset
+from glad_hf.data.video_datasets import DomainPairedDataset, GladClipDataset, TemporalOrderDataset
 
 __all__ = [
     "KINETICS2BABEL_ANNOTATIONS_URL",
@@ -29,7 +29,7 @@ __all__ = [
     "AnnotationRow",
     "BackgroundBlend",
     "DecodedVideoCache",
-    "DomainPairedLoader",
+    "DomainPairedDataset",
     "FrameReadError",
     "GladClipDataset",
     "Kinetics2Babel",

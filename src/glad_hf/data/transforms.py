@@ -113,8 +113,9 @@ class VideoTrainTransform:
 
     def __init__(
         self,
-        crop_size: int = 224,
+        *,
         short_side: int = 256,
+        crop_size: int = 224,
         scales: tuple[float, ...] = (1, 0.875, 0.66),
         max_wh_scale_gap: int = 1,
         flip_prob: float = 0.5,
@@ -161,7 +162,7 @@ class VideoTestTransform:
     Call: uint8 [F, C, H, W] -> float32 [F, C, crop_size, crop_size]; ``generator`` is unused.
     """
 
-    def __init__(self, short_side: int = 256, crop_size: int = 224):
+    def __init__(self, *, short_side: int = 256, crop_size: int = 224):
         if crop_size > short_side:
             raise ValueError(f"crop_size ({crop_size}) must not exceed short_side ({short_side})")
         self.short_side = short_side
@@ -186,7 +187,7 @@ class VideoResizeTransform:
     Call: uint8 [F, C, H, W] -> float32 [F, C, size, size]; ``generator`` is unused.
     """
 
-    def __init__(self, size: int = 224, short_side: int = 256):
+    def __init__(self, *, short_side: int = 256, size: int = 224):
         self.size = size
         self.short_side = short_side
 

@@ -1,18 +1,15 @@
-"""Torch datasets over a built Kinetics->BABEL split, and the domain-paired loader of stage 2.
+"""Torch datasets over a built Kinetics->BABEL split, and the domain-paired dataset of stage 2.
 
 A sample's randomness (train-mode sampling and the transform's parameters) comes from
 `np.random.default_rng([seed, epoch, index])` only, so it does not depend on the worker that loads it
-and a resumed run sees the same samples. Call `set_epoch` before each pass (`DomainPairedLoader` does);
-with `num_workers > 0` keep `persistent_workers=False`, or the workers keep the epoch they started with.
+and a resumed run sees the same samples. Call `set_epoch` before each pass (the training loop does); with
+`num_workers > 0` keep `persistent_workers=False`, or the workers keep the epoch they started with.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
-from accelerate import skip_first_batches
 from torch.utils.data import Dataset
 
 from glad_hf.data.readers import DecodedVideoCache, FrameReadError, RawFrameReader, VideoFileReader
@@ -105,8 +102,12 @@ class GladClipDataset(Dataset):
         return torch.from_numpy(frames).permute(0, 3, 1, 2)
 
     def __getitem__(self, index: int) -> dict:
+        return self.sample(index, self.epoch)
+
+    def sample(self, index: int, epoch: int) -> dict:
+        """Row `index` as drawn in `epoch` (the item `__getitem__` gives after `set_epoch(epoch)`)."""
         row = self.hf_split[index]
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+        rng = np.random.default_rng([self.seed, epoch, index])
         # Drawn first, so the transform's parameters do not depend on how many draws sampling makes.
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         try:
@@ -166,97 +167,44 @@ class TemporalOrderDataset(GladClipDataset):
         )
 
 
-def _set_epoch(loader, epoch: int) -> None:
-    # Accelerate's prepared loaders forward set_epoch to their sampler, but skip the dataset when the sampler
-    # has one; a plain DataLoader has no set_epoch. Reach both the sampler and the dataset either way.
-    if hasattr(loader, "set_epoch"):
-        loader.set_epoch(epoch)
-    else:
-        sampler = getattr(loader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
-    dataset = getattr(loader, "dataset", None)
-    if hasattr(dataset, "set_epoch"):
-        dataset.set_epoch(epoch)
+class DomainPairedDataset(Dataset):
+    """Stage-2 items (SPEC §7): source item `i` with a target item, as the model's keyword arguments.
 
-
-# Accelerate's GradientState follows the most recently started prepared loader (its end triggers gradient
-# syncing) and forgets a loader only when its iteration runs to the end. The target loader restarts mid-epoch
-# and is abandoned at the end of each epoch, so the paired loader keeps the source loader on top and drops
-# the abandoned target loader itself. Plain DataLoaders have no gradient state: nothing to do.
-def _make_active(loader) -> None:
-    gradient_state = getattr(loader, "gradient_state", None)
-    if gradient_state is not None and loader in gradient_state.dataloader_references:
-        gradient_state._remove_dataloader(loader)
-        gradient_state._add_dataloader(loader)
-
-
-def _forget(loader) -> None:
-    gradient_state = getattr(loader, "gradient_state", None)
-    if gradient_state is not None:
-        gradient_state._remove_dataloader(loader)
-
-
-class DomainPairedLoader:
-    """Pairs every source batch with a target batch (stage 2, SPEC §7).
-
-    An epoch is one pass over `source_loader`; `target_loader` cycles, each of its passes reshuffled through
-    `set_epoch(pass number)` on its sampler and dataset. Target pass numbers are `epoch * passes_per_epoch +
-    k`, so a resumed epoch sees the same target batches. Works on plain DataLoaders and on loaders returned
-    by `accelerate.Accelerator.prepare` (each process then iterates its own shard of both domains).
-    Yields `(source_batch, target_batch)`.
+    An epoch is one pass over `source`. The target cycles: the `len(source)` slots of epoch `e` are filled by
+    consecutive permutations of the target (passes `e * passes_per_epoch + k`, each drawn from
+    `default_rng([seed, pass])`), so every target item is used about equally often and a shuffling sampler over
+    the slots pairs each source batch with random target items. Both parts draw their per-sample randomness from
+    the epoch (`set_epoch`), the target from its pass. Prepare it like any dataset: samplers, sharding and
+    mid-epoch resumption are the loader's.
+    Items: {"pixel_values", "labels", "index"} of the source item, {"target_pixel_values", "target_index"} of the
+    target item.
     """
 
-    def __init__(self, source_loader, target_loader):
-        if len(target_loader) == 0:
-            raise ValueError("the target loader yields no batch")
-        self.source_loader = source_loader
-        self.target_loader = target_loader
+    def __init__(self, source: GladClipDataset, target: GladClipDataset, seed: int = 0):
+        if len(target) == 0:
+            raise ValueError("the target dataset has no item to pair with the source")
+        self.source = source
+        self.target = target
+        self.seed = seed
         self.epoch = 0
+        self.passes_per_epoch = max(1, -(-len(source) // len(target)))
 
     def __len__(self) -> int:
-        return len(self.source_loader)
-
-    @property
-    def target_passes_per_epoch(self) -> int:
-        return max(1, math.ceil(len(self.source_loader) / len(self.target_loader)))
+        return len(self.source)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+        self.source.set_epoch(epoch)
 
-    def __iter__(self):
-        return self.iterate(0)
+    def target_slot(self, index: int) -> tuple[int, int]:
+        """(target index, target pass) paired with source item `index` in this epoch."""
+        target_pass = self.epoch * self.passes_per_epoch + index // len(self.target)
+        order = np.random.default_rng([self.seed, target_pass]).permutation(len(self.target))
+        return int(order[index % len(self.target)]), target_pass
 
-    def iterate(self, start: int = 0):
-        """This epoch's pairs from batch `start` on (resuming mid-epoch). Prepared loaders skip the first
-        batches without loading them (`accelerate.skip_first_batches`); the target resumes in the pass and at
-        the position it had reached."""
-        target_pass = self.epoch * self.target_passes_per_epoch + start // len(self.target_loader)
-        _set_epoch(self.target_loader, target_pass)
-        _set_epoch(self.source_loader, self.epoch)
-        source_loader = self.source_loader
-        if start:
-            source_loader = skip_first_batches(self.source_loader, start)
-            _set_epoch(source_loader, self.epoch)  # a new prepared loader would reset its sampler to epoch 0
-        target_offset = start % len(self.target_loader)
-        target_loader = self.target_loader
-        if target_offset:
-            target_loader = skip_first_batches(self.target_loader, target_offset)
-            _set_epoch(target_loader, target_pass)
-        target_batches = iter(target_loader)
-        try:
-            for source_batch in source_loader:
-                try:
-                    target_batch = next(target_batches)
-                except StopIteration:
-                    _forget(target_loader)
-                    target_pass += 1
-                    target_loader = self.target_loader
-                    _set_epoch(target_loader, target_pass)
-                    target_batches = iter(target_loader)
-                    target_batch = next(target_batches)
-                _make_active(source_loader)
-                yield source_batch, target_batch
-        finally:
-            _forget(target_loader)
-        self.epoch += 1
+    def __getitem__(self, index: int) -> dict:
+        item = self.source[index]
+        target_index, target_pass = self.target_slot(index)
+        target = self.target.sample(target_index, target_pass)
+        item.update(target_pixel_values=target["pixel_values"], target_index=target_index)
+        return item

@@ -1,1 +1,23 @@
-"""Training of GLAD: stage-1 temporal order learning and stage-2 domain adaptation, with Accelerate."""
+"""Training of GLAD with Accelerate: one loop (`loop.train`), three small stages (`stages/`), one methods table
+(`methods`) and one experiments module (`experiments`).
+
+    scripts/train_glad.py ── arguments.parse_arguments ──> DataArguments, ModelArguments, GladTrainingArguments
+            │
+            v
+    run.run_training ── data.load_domains ──> {"source", "target"} DatasetDicts (datasets builder)
+            │
+            ├─ stage 0 (synthetic only)  stages/pretrain.py ─────── motion clips ────────┐   cached by recipe in
+            │                                                                             │   <cache>/pretrained/
+            ├─ stage 1  stages/temporal_order.py ── TemporalOrderDataset (both domains) ──┤
+            │                                                                             v
+            └─ stage 2  stages/glad.py ── DomainPairedDataset (source i + target) ──> loop.train(TrainingPlan)
+                 (GLAD, and source-only with                                 prepare, resume, accumulate, clip,
+                  --compare_source_only: methods.METHODS)                    skip non-finite steps, log,
+                                                                             checkpoint (+ progress.json)
+            each stage ──> outputs: last/ (best/), metrics.json, curves.png, confusion_matrix.png, complete.json
+            run ──> results.json; hub.BackgroundHubUploader (--push_to_hub)
+
+    scripts/ablate.py, scripts/benchmark_synthetic.py ──> experiments.run_experiments (methods x seeds, each a
+        run_training) ──> experiments.write_report: <name>.json, .md (results_table), .png
+    scripts/evaluate_glad.py ──> evaluation.evaluate_checkpoint ──> outputs (metrics.json, confusion_matrix.png)
+"""

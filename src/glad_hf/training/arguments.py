@@ -1,10 +1,11 @@
 """Typed arguments of `scripts/train_glad.py`, parsed by transformers' `HfArgumentParser` from a YAML/JSON file
 and/or the command line (command line wins).
 
-The defaults are the built-in synthetic Kinetics->BABEL job (`make demo`): a tiny GLAD that starts from a backbone
-pre-trained on synthetic motions (cached), trained on CPU in minutes with the synthetic benchmark's recipe (AdamW,
-backbone at 0.3x, cosine, domain losses at 0.3 with the DANN ramp). `configs/k2b_i3d_paper.yaml` holds the paper's
-recipe (SPEC §7). Flags without a prefix set stage 2
+The defaults are the built-in synthetic Kinetics->BABEL job: a tiny GLAD that starts from a backbone pre-trained on
+synthetic motions (cached), trained on CPU in minutes with the synthetic benchmark's recipe (AdamW, backbone at 0.3x,
+cosine, the DANN ramp); the model's numbers (`grl_lambda`, `domain_loss_weight`) are the model config's unless set.
+`configs/synthetic_demo.yaml` (`make demo`) is that job with the domain losses at 0.3; `configs/k2b_i3d_paper.yaml`
+holds the paper's recipe (SPEC §7). Flags without a prefix set stage 2
 (GLAD); `tol_*` flags set stage 1 (temporal-order learning).
 """
 
@@ -70,8 +71,9 @@ class DataArguments:
             raise ValueError(f"--backgrounds_dir {self.backgrounds_dir} is not a folder")
         if self.video_cache_mb is None:
             self.video_cache_mb = 2048 if self.dataset == "synthetic" else 0
-        if self.video_cache_mb < 0:
-            raise ValueError(f"--video_cache_mb must be >= 0, got {self.video_cache_mb}")
+        check_numbers(
+            self, at_least_1=("short_side", "crop_size"), at_least_0=("num_workers", "video_cache_mb")
+        )
         if self.crop_size > self.short_side:
             raise ValueError(f"--crop_size {self.crop_size} is larger than --short_side {self.short_side}")
 
@@ -123,10 +125,16 @@ class ModelArguments:
     )
     batch_norm_grouping: str = field(default="per_group", metadata={"help": "per_group | fused"})
     test_view_aggregation: str = field(default="reference", metadata={"help": "reference | all_views"})
-    grl_lambda: float = field(default=1.0, metadata={"help": "Gradient-reversal factor."})
-    domain_loss_weight: float = field(
-        default=0.3, metadata={"help": "Weight of each domain loss (SPEC: 1; the synthetic recipe: 0.3)."}
-    )
+    grl_lambda: float | None = field(
+        default=None,
+        metadata={"help": "Gradient-reversal factor (its peak with --grl_lambda_schedule dann). None: the model "
+                  "config's (SPEC: 1.0 for a new model; the --init_model's otherwise)."},
+    )  # fmt: skip
+    domain_loss_weight: float | None = field(
+        default=None,
+        metadata={"help": "Weight of each domain loss. None: the model config's (SPEC: 1.0 for a new model; the "
+                  "--init_model's otherwise). The synthetic recipe uses 0.3."},
+    )  # fmt: skip
     gradient_checkpointing: bool = field(default=False)
 
     def __post_init__(self):
@@ -148,6 +156,12 @@ class ModelArguments:
             self.domain_alignment = self.domain_alignment.split()
         if list(self.domain_alignment) in (["none"], []):
             self.domain_alignment = []
+        if self.domain_alignment and not self.forward_target:
+            raise ValueError(
+                f"--domain_alignment {' '.join(self.domain_alignment)} trains domain classifiers on target batches, "
+                "which --forward_target false never forwards: pass --domain_alignment none for a source-only run"
+            )
+        check_numbers(self, at_least_0=("grl_lambda", "domain_loss_weight"))
 
 
 @dataclass
@@ -216,7 +230,11 @@ class GladTrainingArguments:
     )
     # stage 0 (motion pre-training, synthetic only)
     pretrain_max_train_steps: int = field(default=1500, metadata={"help": "Motion pre-training steps."})
-    pretrain_batch_size: int = field(default=32, metadata={"help": "Motion pre-training videos per device."})
+    pretrain_batch_size: int = field(
+        default=32,
+        metadata={"help": "Motion pre-training videos per optimiser step, over all processes (the recipe, and its "
+                  "cache folder, do not depend on the number of processes)."},
+    )  # fmt: skip
     pretrain_learning_rate: float = field(
         default=2e-3, metadata={"help": "Peak of the one-cycle AdamW schedule of motion pre-training."}
     )
@@ -236,6 +254,11 @@ class GladTrainingArguments:
     eval_split: str = field(
         default="test", metadata={"help": "Target split for validation and the final scores."}
     )
+    max_consecutive_nonfinite_steps: int = field(
+        default=10,
+        metadata={"help": "Steps with a non-finite loss or gradient are skipped (no update) and counted; this many "
+                  "in a row stop the run with an error."},
+    )  # fmt: skip
     logging_steps: int = field(default=10)
     report_to: str = field(default="tensorboard", metadata={"help": "tensorboard | wandb | all | none"})
     push_to_hub: bool = field(default=False)
@@ -258,21 +281,41 @@ class GladTrainingArguments:
             raise ValueError(f"--optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
-        for name in (
-            "num_train_epochs",
-            "tol_num_train_epochs",
-            "per_device_train_batch_size",
-            "pretrain_max_train_steps",
-            "pretrain_batch_size",
-            "pretrain_num_videos",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
+        check_numbers(
+            self,
+            at_least_1=(
+                "num_train_epochs", "max_train_steps", "per_device_train_batch_size", "per_device_eval_batch_size",
+                "tol_num_train_epochs", "tol_max_train_steps", "tol_per_device_train_batch_size",
+                "pretrain_max_train_steps", "pretrain_batch_size", "pretrain_num_videos",
+                "gradient_accumulation_steps", "checkpointing_steps", "checkpoints_total_limit",
+                "max_consecutive_nonfinite_steps", "logging_steps",
+            ),
+            positive=("learning_rate", "tol_learning_rate", "pretrain_learning_rate", "max_grad_norm"),
+            at_least_0=("backbone_learning_rate_scale", "weight_decay"),
+            fraction=("blend_prob", "blend_alpha", "momentum"),
+        )  # fmt: skip
+        if any(epoch < 0 for epoch in self.tol_lr_decay_epochs):
+            raise ValueError(f"--tol_lr_decay_epochs must be epochs >= 0, got {self.tol_lr_decay_epochs}")
         if self.tol_max_train_steps is None:
             self.tol_max_train_steps = self.max_train_steps
 
 
 ARGUMENT_CLASSES = (DataArguments, ModelArguments, GladTrainingArguments)
+
+
+def check_numbers(arguments, *, at_least_1=(), at_least_0=(), positive=(), fraction=()) -> None:
+    """Refuse a numeric flag out of its range, naming it (None = unset, allowed)."""
+    rules = [
+        (at_least_1, lambda v: v >= 1, ">= 1"),
+        (at_least_0, lambda v: v >= 0, ">= 0"),
+        (positive, lambda v: v > 0, "> 0"),
+        (fraction, lambda v: 0 <= v <= 1, "in [0, 1]"),
+    ]
+    for names, valid, expected in rules:
+        for name in names:
+            value = getattr(arguments, name)
+            if value is not None and not valid(value):
+                raise ValueError(f"--{name} must be {expected}, got {value}")
 
 
 def _read_config_file(path: str) -> dict:

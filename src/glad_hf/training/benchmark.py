@@ -15,23 +15,18 @@ import dataclasses
 import json
 import os
 import platform
-import statistics
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
 import torch
-from scipy import stats
 
 from ..data.synthetic import SyntheticK2BConfig, generate_synthetic_k2b
-from ..metrics.plots import save_grouped_bars_png
-from .ablation import METHODS, check_methods, motion_pretrained_arguments, run_method, run_temporal_order
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
-from .checkpointing import atomic_write_json, atomic_write_text
+from .checkpointing import atomic_write_text
 from .data import ensure_backgrounds, glad_cache_dir, load_domains
+from .experiments import motion_pretrained_arguments, results_table, run_experiments, write_report
+from .methods import METHODS, check_methods
 
 BENCHMARK_METHODS = ("source_only", "target_forward", "dann", "gla", "gla_bg", "gla_tol", "glad")
 # A ResNet3d-10 (one basic block per stage), 8 channels wide: 0.16 M parameters with the tiny GLAD heads.
@@ -187,98 +182,6 @@ def benchmark_arguments(
     return data_args, model_args, train_args
 
 
-def permutation_p_value(a: list[float], b: list[float]) -> float:
-    """Two-sided permutation test of equal means (exact when the splits are few enough, else 100,000 draws)."""
-    if len(a) < 2 or len(b) < 2:
-        return float("nan")
-    result = stats.permutation_test(
-        (np.asarray(a), np.asarray(b)),
-        lambda x, y: np.mean(x) - np.mean(y),
-        permutation_type="independent",
-        alternative="two-sided",
-        n_resamples=100_000,
-        random_state=0,
-    )
-    return float(result.pvalue)
-
-
-def summarize(runs: list[dict], methods: list[str]) -> dict:
-    """Per method: target / source MCA mean, std and per-seed values (percent), p-values vs source-only and DANN,
-    mean run time."""
-    by_method = {m: sorted((r for r in runs if r["method"] == m), key=lambda r: r["seed"]) for m in methods}
-    target = {m: [100 * r["target_mca"] for r in rs] for m, rs in by_method.items()}
-    summary = {}
-    for method, rows in by_method.items():
-        if not rows:
-            continue
-        source = [100 * r["source_mca"] for r in rows]
-        entry = {
-            "label": METHODS[method].label,
-            "runs": len(rows),
-            "seeds": [r["seed"] for r in rows],
-            "target_mca_mean": statistics.fmean(target[method]),
-            "target_mca_std": statistics.stdev(target[method]) if len(rows) > 1 else 0.0,
-            "source_mca_mean": statistics.fmean(source),
-            "source_mca_std": statistics.stdev(source) if len(rows) > 1 else 0.0,
-            "per_seed_target_mca": target[method],
-            "per_seed_source_mca": source,
-            "mean_run_seconds": statistics.fmean(r["seconds"] for r in rows),
-        }
-        for baseline in ("source_only", "dann"):
-            if baseline != method and target.get(baseline):
-                entry[f"p_vs_{baseline}"] = permutation_p_value(target[method], target[baseline])
-                entry[f"gain_vs_{baseline}"] = entry["target_mca_mean"] - statistics.fmean(target[baseline])
-        summary[method] = entry
-    return summary
-
-
-def benchmark_table(summary: dict) -> str:
-    """Markdown table of a `summarize` result."""
-
-    def cell(entry, key, fmt):
-        return format(entry[key], fmt) if key in entry else "–"
-
-    lines = [
-        "| method | target MCA | source MCA | Δ target vs source-only | p vs source-only | p vs DANN | "
-        "per-seed target MCA | s / run |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for entry in summary.values():
-        seeds = ", ".join(f"{v:.1f}" for v in entry["per_seed_target_mca"])
-        lines.append(
-            f"| {entry['label']} | {entry['target_mca_mean']:.1f} ± {entry['target_mca_std']:.1f} | "
-            f"{entry['source_mca_mean']:.1f} ± {entry['source_mca_std']:.1f} | "
-            f"{cell(entry, 'gain_vs_source_only', '+.1f')} | {cell(entry, 'p_vs_source_only', '.3g')} | "
-            f"{cell(entry, 'p_vs_dann', '.3g')} | {seeds} | {entry['mean_run_seconds']:.0f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def save_benchmark_chart(summary: dict, path: Path, title: str) -> Path:
-    """Bar chart of target and source MCA (mean ± std, seeds as dots) per method."""
-    entries = list(summary.values())
-    series = {
-        f"{domain} test": [entry[f"per_seed_{domain}_mca"] for entry in entries]
-        for domain in ("target", "source")
-    }
-    return save_grouped_bars_png(
-        [entry["label"] for entry in entries], series, path, "mean class accuracy (%)", title
-    )
-
-
-def _init_worker() -> None:
-    torch.set_num_threads(1)
-
-
-def _tol_job(args: tuple) -> tuple[int, str]:
-    data_args, model_args, train_args, seed, output_dir = args
-    return seed, run_temporal_order(data_args, model_args, train_args, seed, output_dir)
-
-
-def _method_job(args: tuple) -> dict:
-    return run_method(*args)
-
-
 def run_synthetic_benchmark(
     output_dir: str | os.PathLike,
     preset: str = "default",
@@ -294,7 +197,7 @@ def run_synthetic_benchmark(
         preset: a `PRESETS` name ("default": the README's table; "quick": a smoke test, about 30 s on 2 cores).
         seeds, source_only_seeds: seeds per method and for source-only (default: the preset's). Seeds are
             0, 1, ...; the data are the same for every run.
-        methods: names of `ablation.METHODS` (default: the preset's; all seven for "default").
+        methods: names of `methods.METHODS` (default: the preset's; all seven for "default").
         num_workers: worker processes with one thread each; 0 = every run in this process.
         data_dir: where the synthetic K->B is generated (default: a folder of the cache named by its content
             hash, reused by later calls).
@@ -336,74 +239,40 @@ def run_synthetic_benchmark(
     timings["pretrain_trained_seconds"] = pretrain.seconds
 
     jobs_started = time.time()
-    tol_seeds = range(seeds) if any(METHODS[m].temporal_order for m in methods) else range(0)
-    method_jobs = [
+    jobs = [
         (m, seed)
-        for m in sorted(methods, key=lambda m: METHODS[m].temporal_order)
+        for m in sorted(methods, key=lambda m: METHODS[m].temporal_order)  # the TOL methods wait for stage 1
         for seed in range(source_only_seeds if m == "source_only" else seeds)
     ]
-
-    def method_args(method: str, seed: int, tol_dir: str | None) -> tuple:
-        run_dir = output_dir / "runs" / f"seed{seed}" / method
-        return data_args, model_args, train_args, method, seed, run_dir, tol_dir
-
-    tol_dirs, runs = {}, []
-    tol_args = [(data_args, model_args, train_args, s, output_dir / "runs" / f"seed{s}") for s in tol_seeds]
-    if num_workers == 0:
-        tol_dirs = dict(_tol_job(a) for a in tol_args)
-        runs = [_method_job(method_args(m, s, tol_dirs.get(s))) for m, s in method_jobs]
-    else:
-        with ProcessPoolExecutor(
-            num_workers, mp_context=get_context("spawn"), initializer=_init_worker
-        ) as pool:
-            pending = {pool.submit(_tol_job, a) for a in tol_args}
-            waiting = []
-            for method, seed in method_jobs:
-                if METHODS[method].temporal_order:
-                    waiting.append((method, seed))
-                else:
-                    pending.add(pool.submit(_method_job, method_args(method, seed, None)))
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    result = future.result()
-                    if isinstance(result, dict):
-                        runs.append(result)
-                        continue
-                    seed, tol_dirs[seed] = result
-                    for method in [m for m, job_seed in waiting if job_seed == seed]:
-                        pending.add(pool.submit(_method_job, method_args(method, seed, tol_dirs[seed])))
+    runs = run_experiments(data_args, model_args, train_args, jobs, output_dir / "runs", num_workers)
+    runs.sort(key=lambda r: (methods.index(r["method"]), r["seed"]))
     timings["runs_seconds"] = time.time() - jobs_started
     timings["total_seconds"] = time.time() - started
 
-    summary = summarize(runs, methods)
-    report = {
-        "preset": preset,
-        "preset_config": asdict(spec),
-        "seeds": seeds,
-        "source_only_seeds": source_only_seeds,
-        "num_workers": num_workers,
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-            "device": "cpu",
-        },
-        "timings": timings,
-        "pretrain": {"model_dir": str(pretrain.model_dir), "metrics": pretrain.metrics},
-        "tol_dirs": {str(k): v for k, v in sorted(tol_dirs.items())},
-        "runs": sorted(runs, key=lambda r: (methods.index(r["method"]), r["seed"])),
-        "summary": summary,
-    }
-    atomic_write_json(output_dir / "benchmark.json", report)
-    table = benchmark_table(summary)
-    atomic_write_text(output_dir / "benchmark.md", table + "\n" + timing_line(timings, num_workers) + "\n")
-    save_benchmark_chart(
-        summary,
-        output_dir / "benchmark.png",
-        f"synthetic K->B ({preset}): target and source test MCA, mean ± std over seeds",
+    machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__}
+    title = f"synthetic K->B ({preset}): target and source test MCA, mean ± std over seeds"
+    summary = write_report(
+        output_dir,
+        "benchmark",
+        runs,
+        title,
+        preset=preset,
+        preset_config=asdict(spec),
+        seeds=seeds,
+        source_only_seeds=source_only_seeds,
+        num_workers=num_workers,
+        machine=dict(machine, device="cpu"),
+        timings=timings,
+        pretrain={"model_dir": str(pretrain.model_dir), "metrics": pretrain.metrics},
     )
-    return report
+    table = results_table(summary)
+    atomic_write_text(output_dir / "benchmark.md", table + "\n" + timing_line(timings, num_workers) + "\n")
+    return {
+        "summary": summary,
+        "timings": timings,
+        "runs": runs,
+        "pretrain": {"model_dir": str(pretrain.model_dir), "metrics": pretrain.metrics},
+    }
 
 
 def timing_line(timings: dict, num_workers: int) -> str:

@@ -93,9 +93,12 @@ def atomic_save_pretrained(model, processor, folder: str | os.PathLike, **kwargs
     return atomic_write_folder(folder, write)
 
 
-def atomic_accelerator_save_state(accelerator, folder: str | os.PathLike, **kwargs) -> Path:
-    """`accelerator.save_state(folder, **kwargs)` swapped in atomically. Call it on every process, like
-    `save_state`; the main process prepares and swaps the folders between barriers. Returns `folder`."""
+def atomic_accelerator_save_state(
+    accelerator, folder: str | os.PathLike, extra_files: dict[str, str] | None = None, **kwargs
+) -> Path:
+    """`accelerator.save_state(folder, **kwargs)` and the text files `extra_files` ({name: text}, written by the
+    main process) swapped in atomically. Call it on every process, like `save_state`; the main process prepares and
+    swaps the folders between barriers. Returns `folder`."""
     if accelerator.project_configuration.automatic_checkpoint_naming:
         raise ValueError(
             "atomic_accelerator_save_state needs an explicit folder: create the Accelerator without "
@@ -115,6 +118,8 @@ def atomic_accelerator_save_state(accelerator, folder: str | os.PathLike, **kwar
         raise
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        for name, text in (extra_files or {}).items():
+            (temporary / name).write_text(text)
         _swap_in(temporary, folder)
     accelerator.wait_for_everyone()
     return folder

@@ -13,6 +13,7 @@ from ..configuration_glad import GladConfig
 from ..data import (
     BackgroundBlend,
     DecodedVideoCache,
+    DomainPairedDataset,
     GladClipDataset,
     SyntheticMotionConfig,
     SyntheticMotionDataset,
@@ -90,57 +91,69 @@ def ensure_backgrounds(data_args: DataArguments, num_workers: int = 2) -> Path:
     return output
 
 
-def glad_train_datasets(
-    domains, config: GladConfig, data_args, train_args: GladTrainingArguments, blend: bool
-):
-    """Stage-2 source (train-mode sampling, augmentation, optional BackgroundBlend) and target (test-mode sampling,
-    augmentation) datasets (SPEC §2, §5, §7)."""
-    background = None
-    if blend:
-        background = BackgroundBlend(
-            ensure_backgrounds(data_args), p=train_args.blend_prob, alpha=train_args.blend_alpha
-        )
-    common = dict(
+def view_geometry(config: GladConfig) -> dict:
+    """The clip grid and views of `config`, as the datasets take them."""
+    return dict(
         clip_len=config.clip_len,
         num_clips=config.num_clips,
         local_clip_indices=config.local_clip_indices,
         global_frame_index=config.global_frame_index,
+    )
+
+
+def evaluation_decode(config: GladConfig) -> str:
+    """The grid cells the test path reads (SPEC §4): the reference's last local clip + global view, or all views."""
+    return "reference_test" if config.test_view_aggregation == "reference" else "views"
+
+
+def glad_train_dataset(
+    domains, config: GladConfig, data_args, train_args: GladTrainingArguments, *, forward_target: bool
+) -> GladClipDataset | DomainPairedDataset:
+    """Stage-2 training items (SPEC §2, §5, §7): source clips (train-mode sampling, augmentation, BackgroundBlend with
+    --background_blend) paired with target clips (test-mode sampling, augmentation) when `forward_target`; source
+    clips alone otherwise (no target video is decoded)."""
+    background = None
+    if train_args.background_blend:
+        background = BackgroundBlend(
+            ensure_backgrounds(data_args), p=train_args.blend_prob, alpha=train_args.blend_alpha
+        )
+    common = dict(
         decode="views",
         video_backend=data_args.video_backend,
         video_cache=video_cache(data_args),
+        **view_geometry(config),
     )
+    sizes = dict(short_side=data_args.short_side, crop_size=data_args.crop_size)
     source = GladClipDataset(
         domains["source"]["train"],
-        VideoTrainTransform(data_args.crop_size, data_args.short_side, background_blend=background),
+        VideoTrainTransform(**sizes, background_blend=background),
         test_mode=False,
         seed=train_args.seed,
         **common,
     )
+    if not forward_target:
+        return source
     target = GladClipDataset(
         domains["target"]["train"],
-        VideoTrainTransform(data_args.crop_size, data_args.short_side),
+        VideoTrainTransform(**sizes),
         test_mode=True,
         seed=train_args.seed + 1,
         **common,
     )
-    return source, target
+    return DomainPairedDataset(source, target, seed=train_args.seed)
 
 
 def evaluation_dataset(split, config: GladConfig, data_args) -> GladClipDataset:
     """Test-path samples (SPEC §4): test-mode sampling, short side + centre crop, decoding only what the configured
     aggregation reads."""
-    decode = "reference_test" if config.test_view_aggregation == "reference" else "views"
     return GladClipDataset(
         split,
-        VideoTestTransform(data_args.short_side, data_args.crop_size),
+        VideoTestTransform(short_side=data_args.short_side, crop_size=data_args.crop_size),
         test_mode=True,
-        clip_len=config.clip_len,
-        num_clips=config.num_clips,
-        local_clip_indices=config.local_clip_indices,
-        global_frame_index=config.global_frame_index,
-        decode=decode,
+        decode=evaluation_decode(config),
         video_backend=data_args.video_backend,
         video_cache=video_cache(data_args),
+        **view_geometry(config),
     )
 
 
@@ -159,29 +172,22 @@ def motion_pretraining_datasets(
     motion_config: SyntheticMotionConfig, config: GladConfig, data_args, seed: int
 ) -> tuple[SyntheticMotionDataset, SyntheticMotionDataset]:
     """Train (train-mode sampling and augmentation) and validation (test path) motion datasets."""
-    common = dict(
-        clip_len=config.clip_len,
-        num_clips=config.num_clips,
-        local_clip_indices=config.local_clip_indices,
-        global_frame_index=config.global_frame_index,
-    )
     train = SyntheticMotionDataset(
         motion_config,
         "train",
-        VideoTrainTransform(data_args.crop_size, data_args.short_side),
+        VideoTrainTransform(short_side=data_args.short_side, crop_size=data_args.crop_size),
         test_mode=False,
         decode="views",
         seed=seed,
-        **common,
+        **view_geometry(config),
     )
-    decode = "reference_test" if config.test_view_aggregation == "reference" else "views"
     validation = SyntheticMotionDataset(
         motion_config,
         "val",
-        VideoTestTransform(data_args.short_side, data_args.crop_size),
+        VideoTestTransform(short_side=data_args.short_side, crop_size=data_args.crop_size),
         test_mode=True,
-        decode=decode,
-        **common,
+        decode=evaluation_decode(config),
+        **view_geometry(config),
     )
     return train, validation
 
@@ -198,7 +204,7 @@ def temporal_order_dataset(
     domains, split: str, config: GladConfig, data_args, seed: int
 ) -> EpochConcatDataset:
     """Stage-1 samples of both domains in one dataset (SPEC §6: mixed into one batch)."""
-    transform = VideoResizeTransform(data_args.crop_size, data_args.short_side)
+    transform = VideoResizeTransform(short_side=data_args.short_side, size=data_args.crop_size)
     parts = [
         TemporalOrderDataset(
             domains[domain][split],

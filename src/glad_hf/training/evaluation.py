@@ -13,12 +13,13 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..metrics import load_glad_metric
-from ..metrics.plots import save_confusion_matrix_png
 from ..modeling_glad import GladForVideoClassification
 from ..video_processing_glad import GladVideoProcessor
 from .arguments import DataArguments
 from .checkpointing import atomic_write_json
 from .data import evaluation_dataset, load_domains
+from .models import check_model_source
+from .outputs import save_confusion_matrix
 
 
 @torch.no_grad()
@@ -54,6 +55,7 @@ def evaluate_checkpoint(
 ) -> dict:
     """Score a saved classifier on one split of one domain; writes `metrics.json` and `confusion_matrix.png` to
     `output_dir` when given. Frame sizes default to the model's saved processor."""
+    check_model_source(str(model_name_or_path), "--model")
     accelerator = accelerator or Accelerator()
     model = GladForVideoClassification.from_pretrained(model_name_or_path)
     try:
@@ -84,11 +86,6 @@ def evaluate_checkpoint(
     if output_dir is not None and accelerator.is_main_process:
         output_dir = Path(output_dir)
         atomic_write_json(output_dir / "metrics.json", metrics)
-        names = [config.id2label[i] for i in range(config.num_labels)]
-        save_confusion_matrix_png(
-            np.asarray(metrics["confusion_matrix"]),
-            names,
-            output_dir / "confusion_matrix.png",
-            title=f"{domain} {split}: MCA {100 * metrics['mean_class_accuracy']:.1f}",
-        )
+        title = f"{domain} {split}: MCA {100 * metrics['mean_class_accuracy']:.1f}"
+        save_confusion_matrix(metrics, config, output_dir / "confusion_matrix.png", title)
     return metrics

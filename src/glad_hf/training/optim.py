@@ -6,6 +6,20 @@ import torch
 from torch import nn
 from transformers import get_scheduler
 
+# The normalisation layers whose parameters get no weight decay (torch's common base class of the batch and instance
+# norms is private, so they are named).
+NORM_LAYERS = (
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+    nn.SyncBatchNorm,
+    nn.InstanceNorm1d,
+    nn.InstanceNorm2d,
+    nn.InstanceNorm3d,
+    nn.GroupNorm,
+    nn.LayerNorm,
+)
+
 
 def glad_parameter_groups(
     model: nn.Module,
@@ -35,7 +49,7 @@ def glad_parameter_groups(
     norm_parameters = {
         id(p)
         for module in model.modules()
-        if isinstance(module, nn.modules.batchnorm._NormBase | nn.GroupNorm | nn.LayerNorm)
+        if isinstance(module, NORM_LAYERS)
         for p in module.parameters(recurse=False)
     }
     for name, parameter in model.named_parameters():

@@ -19,20 +19,15 @@ from .arguments import DataArguments, GladTrainingArguments, ModelArguments
 from .checkpointing import atomic_write_json
 from .data import glad_cache_dir, load_domains, motion_pretraining_config
 from .hub import BackgroundHubUploader
-from .stages import (
-    StageResult,
-    build_config,
-    completed_stage,
-    train_glad_stage,
-    train_motion_pretraining_stage,
-    train_temporal_order_stage,
-)
+from .methods import method_arguments
+from .models import build_config, check_model_source
+from .outputs import StageResult, completed_stage, load_stage_result
+from .stages import train_glad_stage, train_motion_pretraining_stage, train_temporal_order_stage
 
 logger = get_logger(__name__)
 
-SOURCE_ONLY = dict(domain_alignment=[], forward_target=False)
 # Bump when the motion pre-training recipe changes, so that cached models of the old recipe are not reused.
-MOTION_PRETRAINING_VERSION = 1
+MOTION_PRETRAINING_VERSION = 2  # 2: the batch is global, the folder independent of the process count
 
 
 def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
@@ -55,31 +50,6 @@ def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
     )
 
 
-def check_init_model(init_model: str | None) -> None:
-    """Refuse, before any work, a local --init_model folder that is no GLAD model (a Hub id is checked on load)."""
-    if not init_model or not Path(init_model).exists():
-        return
-    folder = Path(init_model)
-    config_file = folder / "config.json"
-    model_type = json.loads(config_file.read_text()).get("model_type") if config_file.is_file() else None
-    if model_type != "glad":
-        raise ValueError(
-            f"--init_model {folder} is not a GLAD model folder (config.json with model_type 'glad' expected, "
-            f"found {model_type!r}); convert mmaction checkpoints with scripts/convert_mmaction_checkpoint.py"
-        )
-    weights = sorted(folder.glob("*.safetensors"))
-    if not weights:
-        raise ValueError(f"--init_model {folder} holds no *.safetensors weights")
-    from safetensors import safe_open
-
-    keys = []
-    for shard in weights:
-        with safe_open(str(shard), framework="pt") as handle:
-            keys += list(handle.keys())
-    if not any(key.startswith("glad.backbone.") for key in keys):
-        raise ValueError(f"--init_model {folder} has no backbone weights (no 'glad.backbone.*' tensors)")
-
-
 def check_motion_pretraining(
     data_args: DataArguments, model_args: ModelArguments, train_args: GladTrainingArguments
 ) -> None:
@@ -100,9 +70,10 @@ def check_motion_pretraining(
         )
 
 
-def motion_pretraining_dir(data_args, model_args, train_args, motion_config, num_processes: int) -> Path:
+def motion_pretraining_dir(data_args, model_args, train_args, motion_config) -> Path:
     """The cache folder of one pre-training recipe: `<cache>/pretrained/synthetic-motions-<content hash>`, the hash
-    of everything that changes the result (motions, architecture, optimisation, input size, seed)."""
+    of everything that defines the recipe (motions, architecture, optimisation with its global batch, input size,
+    seed) and not how many processes ran it."""
     recipe = {
         "version": MOTION_PRETRAINING_VERSION,
         "motions": motion_config.config_hash(),
@@ -114,7 +85,6 @@ def motion_pretraining_dir(data_args, model_args, train_args, motion_config, num
         "max_grad_norm": train_args.max_grad_norm,
         "seed": train_args.seed,
         "input": [data_args.short_side, data_args.crop_size],
-        "processes": num_processes,
     }
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
     return glad_cache_dir() / "pretrained" / f"synthetic-motions-{digest}"
@@ -137,23 +107,22 @@ def pretrain_on_motions(
     """The motion-pretrained model of this recipe: reused from the cache when it exists, trained (or an interrupted
     training resumed) there otherwise. The synthetic root must exist (`load_domains` generates it)."""
     motion_config = motion_pretraining_config(data_args, train_args.pretrain_num_videos)
-    stage_dir = motion_pretraining_dir(
-        data_args, model_args, train_args, motion_config, accelerator.num_processes
-    )
+    stage_dir = motion_pretraining_dir(data_args, model_args, train_args, motion_config)
     if completed_stage(stage_dir):
         logger.info(f"motion pre-training: reusing {stage_dir}", main_process_only=True)
-        return _stage_result(stage_dir, "pretrain")
+        return load_stage_result(stage_dir, "pretrain")
+    steps = train_args.pretrain_max_train_steps
+    logger.warning(
+        f"stage 0: the motion pre-training of this recipe is not cached yet, so it is trained once now: {steps} steps "
+        f"x {train_args.pretrain_batch_size} videos (the full recipe took about 7 min on a 2-core CPU; the progress bar "
+        f"shows the time left), into {stage_dir}, which every later run reuses. To skip it: --motion_pretraining false "
+        "(random initialisation) or a shorter --pretrain_max_train_steps (another recipe, another cache folder).",
+        main_process_only=True,
+    )
     set_seed(train_args.seed)
     return train_motion_pretraining_stage(
         accelerator, motion_config, data_args, model_args, train_args, stage_dir
     )
-
-
-def _stage_result(stage_dir: Path, name: str) -> StageResult:
-    metrics = json.loads((stage_dir / "metrics.json").read_text())
-    model_dir = stage_dir / ("best" if (stage_dir / "best").is_dir() else "last")
-    seconds = json.loads((stage_dir / "complete.json").read_text()).get("seconds", 0.0)
-    return StageResult(name, model_dir, metrics, seconds)
 
 
 def run_training(
@@ -163,7 +132,7 @@ def run_training(
     accelerator: Accelerator | None = None,
 ) -> dict[str, StageResult]:
     """Run the stages `train_args.stage` asks for; returns their results by stage name."""
-    check_init_model(model_args.init_model)
+    check_model_source(model_args.init_model, "--init_model")
     check_motion_pretraining(data_args, model_args, train_args)
     accelerator = accelerator or make_accelerator(train_args)
     output_dir = Path(train_args.output_dir)
@@ -210,7 +179,7 @@ def run_training(
     if train_args.stage in ("tol", "both"):
         stage_dir = output_dir / "tol"
         if resume and completed_stage(stage_dir):
-            results["tol"] = _stage_result(stage_dir, "tol")
+            results["tol"] = load_stage_result(stage_dir, "tol")
         else:
             results["tol"] = train_temporal_order_stage(
                 accelerator, domains, data_args, model_args, train_args, stage_dir
@@ -221,23 +190,29 @@ def run_training(
                 results["tol"].model_dir, path_in_repo="tol", commit_message="Stage 1 (TOL) model"
             )
     if train_args.stage in ("glad", "both"):
-        runs = [("glad", model_args, "GLAD" if model_args.domain_alignment else "source-only")]
+        runs = [("glad", model_args, train_args, "GLAD" if model_args.domain_alignment else "source-only")]
         if train_args.compare_source_only and model_args.domain_alignment:
-            runs.append(("source_only", dataclasses.replace(model_args, **SOURCE_ONLY), "source-only"))
-        for name, args, label in runs:
+            runs.append(
+                ("source_only", *method_arguments("source_only", model_args, train_args), "source-only")
+            )
+        for name, args, stage_train_args, label in runs:
             stage_dir = output_dir / name
             set_seed(train_args.seed)
             if resume and completed_stage(stage_dir):
-                results[name] = _stage_result(stage_dir, label)
+                results[name] = load_stage_result(stage_dir, name)
                 continue
-            blend = train_args if name == "glad" else dataclasses.replace(train_args, background_blend=False)
             results[name] = train_glad_stage(
-                accelerator, domains, data_args, args, blend, stage_dir, stage2_init, label
+                accelerator,
+                domains,
+                data_args,
+                args,
+                stage_train_args,
+                stage_dir,
+                init=stage2_init,
+                label=label,
             )
             if uploader and name == "glad":
-                uploader.submit(
-                    results[name].model_dir, commit_message=f"GLAD model ({results[name].model_dir.name})"
-                )
+                uploader.submit(results[name].model_dir, commit_message="GLAD model (last)")
     accelerator.end_training()
     if uploader:
         status = uploader.close()
@@ -246,17 +221,3 @@ def run_training(
         summary = {name: result.metrics for name, result in results.items()}
         atomic_write_json(output_dir / "results.json", summary)
     return results
-
-
-def comparison_table(results: dict[str, StageResult]) -> str:
-    """Markdown table of source / target MCA per stage-2 run."""
-    lines = ["| run | target MCA | target top-1 | source MCA | steps |", "|---|---|---|---|---|"]
-    for name, result in results.items():
-        if name in ("pretrain", "tol"):
-            continue
-        target, source = result.metrics["target"], result.metrics["source"]
-        lines.append(
-            f"| {result.name} | {100 * target['mean_class_accuracy']:.1f} | {100 * target['top1_accuracy']:.1f} | "
-            f"{100 * source['mean_class_accuracy']:.1f} | {result.metrics['steps']} |"
-        )
-    return "\n".join(lines)

@@ -1,0 +1,269 @@
+"""The one training loop of every stage: a stage hands it a `TrainingPlan` (model, optimiser, schedule, training
+set, `compute_loss`, optional per-epoch validation); the loop owns everything else — preparing, resuming (also
+mid-epoch), gradient accumulation and clipping, skipping non-finite steps, logging, checkpoints.
+
+Checkpoints are `<stage_dir>/checkpoints/step_*`: Accelerate's `save_state` (model, optimiser, scheduler, sampler,
+RNG states) plus `progress.json`, written atomically. The accelerator must hold only this stage's objects:
+`train` starts with `accelerator.free_memory()`, so one Accelerator serves the stages of a run one after another.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.logging import get_logger
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from .arguments import DataArguments, GladTrainingArguments
+from .checkpointing import atomic_accelerator_save_state
+
+logger = get_logger(__name__)
+
+PROGRESS_FILENAME = "progress.json"
+
+
+class NonFiniteLossError(RuntimeError):
+    """Too many consecutive optimiser steps had a non-finite loss or gradient."""
+
+
+@dataclass
+class TrainingProgress:
+    """Where a stage is; saved with every checkpoint as `progress.json`."""
+
+    epoch: int = 0
+    batches_done_in_epoch: int = 0
+    global_step: int = 0
+    max_steps: int = 0  # the schedule's length in optimiser steps
+    skipped_steps: int = 0
+    consecutive_skipped_steps: int = 0
+    best_metric: float = -1.0
+    history: dict[str, list] = field(default_factory=dict)
+
+    def record(self, name: str, value: float) -> None:
+        self.history.setdefault(name, []).append((self.global_step, float(value)))
+
+
+@dataclass
+class TrainingPlan:
+    """What a stage trains: the loop prepares `model`, `optimizer`, a loader over `train_dataset` and one over each of
+    `eval_datasets`, then builds the scheduler with `make_scheduler(optimizer, max_steps, steps_per_epoch)` and runs
+    `compute_loss(model, batch, progress) -> (loss, logged values)` per batch. `validate(model, eval_loaders,
+    progress)` (optional) runs after each epoch and after the last step. Training stops after `num_epochs` passes or
+    `max_steps` optimiser steps, whichever comes first (either may be None, not both); the schedule spans
+    `max_steps`, else `num_epochs`."""
+
+    name: str  # the stage folder's name and the log prefix
+    description: str  # the progress bar's
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    make_scheduler: Callable
+    train_dataset: Dataset
+    batch_size: int
+    compute_loss: Callable
+    num_epochs: int | None
+    max_steps: int | None = None
+    eval_datasets: dict[str, Dataset] = field(default_factory=dict)
+    eval_batch_size: int = 16
+    validate: Callable | None = None
+
+
+@dataclass
+class TrainedStage:
+    """What `train` hands back: the prepared model, its progress and the prepared evaluation loaders."""
+
+    model: torch.nn.Module
+    progress: TrainingProgress
+    eval_loaders: dict[str, DataLoader]
+
+
+def make_loader(
+    dataset: Dataset, batch_size: int, data_args: DataArguments, *, shuffle: bool, drop_last: bool
+):
+    # A private generator: starting an iteration draws a worker base seed from the loader's generator, which would
+    # otherwise advance the global RNG (that dropout and TOL permutations use) at epoch boundaries, and a resumed
+    # run would draw different dropout masks than an uninterrupted one.
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        drop_last=drop_last,
+        num_workers=data_args.num_workers,
+        persistent_workers=False,
+        generator=torch.Generator().manual_seed(0),
+    )
+
+
+def checkpoint_dirs(stage_dir: Path) -> list[Path]:
+    return sorted((stage_dir / "checkpoints").glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
+
+
+def _save_checkpoint(
+    accelerator: Accelerator, stage_dir: Path, progress: TrainingProgress, limit: int
+) -> None:
+    folder = stage_dir / "checkpoints" / f"step_{progress.global_step:08d}"
+    state = json.dumps(dataclasses.asdict(progress))
+    atomic_accelerator_save_state(accelerator, folder, extra_files={PROGRESS_FILENAME: state})
+    if accelerator.is_main_process:
+        for old in checkpoint_dirs(stage_dir)[:-limit]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _resume(accelerator: Accelerator, stage_dir: Path, resume: str | None) -> TrainingProgress:
+    """The progress of the checkpoint `resume` names ("latest" = the stage's newest, if any), its state loaded."""
+    if not resume:
+        return TrainingProgress()
+    if resume == "latest":
+        found = checkpoint_dirs(stage_dir)
+        if not found:
+            return TrainingProgress()
+        folder = found[-1]
+    else:
+        folder = Path(resume)
+        if not (folder / PROGRESS_FILENAME).is_file():
+            raise ValueError(
+                f"--resume_from_checkpoint {resume} is not a checkpoint folder of this stage (no {PROGRESS_FILENAME}); "
+                f"checkpoints are {stage_dir / 'checkpoints'}/step_*"
+            )
+    accelerator.load_state(str(folder))
+    logger.info(f"resumed from {folder}", main_process_only=True)
+    return TrainingProgress(**json.loads((folder / PROGRESS_FILENAME).read_text()))
+
+
+def _log_step(accelerator, progress: TrainingProgress, logging_steps: int, prefix: str, values: dict) -> None:
+    if progress.global_step % logging_steps and progress.global_step != 1:
+        return
+    scalars = {k: float(v.detach() if torch.is_tensor(v) else v) for k, v in values.items() if v is not None}
+    for key, value in scalars.items():
+        progress.record(f"train/{key}", value)
+    accelerator.log({f"{prefix}/{k}": v for k, v in scalars.items()}, step=progress.global_step)
+
+
+def _buffers(model: torch.nn.Module) -> list[torch.Tensor]:
+    """Copies of the model's buffers (batch-norm statistics), to undo a forward pass of a skipped step."""
+    return [buffer.detach().clone() for buffer in model.buffers()]
+
+
+def _restore_buffers(model: torch.nn.Module, saved: list[torch.Tensor]) -> None:
+    with torch.no_grad():
+        for buffer, value in zip(model.buffers(), saved, strict=True):
+            buffer.copy_(value)
+
+
+def _all_finite(accelerator: Accelerator, values: list[torch.Tensor]) -> bool:
+    """Whether every value is finite in every process (all processes then skip a step together)."""
+    bad = torch.tensor(
+        [0.0 if all(torch.isfinite(v).all() for v in values) else 1.0], device=accelerator.device
+    )
+    return float(accelerator.reduce(bad, "max")) == 0.0
+
+
+def train(
+    accelerator: Accelerator,
+    plan: TrainingPlan,
+    data_args: DataArguments,
+    train_args: GladTrainingArguments,
+    stage_dir: Path,
+    resume: str | None,
+) -> TrainedStage:
+    """Train `plan` from where its checkpoint (`resume`: a folder, "latest" or None) left it."""
+    accelerator.free_memory()
+    batch = plan.batch_size
+    drop_last = len(plan.train_dataset) >= 2 * batch
+    loader = make_loader(plan.train_dataset, batch, data_args, shuffle=True, drop_last=drop_last)
+    eval_loaders = {
+        name: make_loader(dataset, plan.eval_batch_size, data_args, shuffle=False, drop_last=False)
+        for name, dataset in plan.eval_datasets.items()
+    }
+    model, optimizer, loader, *prepared = accelerator.prepare(
+        plan.model, plan.optimizer, loader, *eval_loaders.values()
+    )
+    eval_loaders = dict(zip(eval_loaders, prepared, strict=True))
+    steps_per_epoch = math.ceil(len(loader) / accelerator.gradient_accumulation_steps)
+    max_steps = plan.max_steps or steps_per_epoch * plan.num_epochs
+    num_epochs = plan.num_epochs or math.ceil(max_steps / steps_per_epoch)
+    scheduler = accelerator.prepare(plan.make_scheduler(optimizer, max_steps, steps_per_epoch))
+    progress = _resume(accelerator, stage_dir, resume)
+    progress.max_steps = max_steps
+
+    bar = tqdm(total=max_steps, initial=progress.global_step, desc=plan.description,
+               disable=not accelerator.is_local_main_process)  # fmt: skip
+    model.train()
+    while progress.epoch < num_epochs and progress.global_step < max_steps:
+        plan.train_dataset.set_epoch(progress.epoch)
+        loader.set_epoch(progress.epoch)
+        epoch_loader = accelerator.skip_first_batches(loader, progress.batches_done_in_epoch)
+        epoch_loader.set_epoch(progress.epoch)
+        window_finite, window_start = True, None
+        for batch_data in epoch_loader:
+            with accelerator.accumulate(model):
+                if window_start is None:  # batch-norm statistics before this optimiser step's forward passes
+                    window_start = _buffers(model)
+                loss, values = plan.compute_loss(model, batch_data, progress)
+                finite = _all_finite(accelerator, [loss])
+                if finite:
+                    accelerator.backward(loss)
+                window_finite &= finite
+                if accelerator.sync_gradients:
+                    if window_finite:
+                        norm = accelerator.clip_grad_norm_(model.parameters(), train_args.max_grad_norm)
+                        # Under fp16 Accelerate's grad scaler skips a step with inf gradients and lowers its scale.
+                        window_finite = accelerator.mixed_precision == "fp16" or bool(torch.isfinite(norm))
+                    if window_finite:
+                        optimizer.step()
+                    else:
+                        _restore_buffers(model, window_start)
+                    scheduler.step()
+                    optimizer.zero_grad()
+            progress.batches_done_in_epoch += 1
+            if not accelerator.sync_gradients:
+                continue
+            progress.global_step += 1
+            bar.update(1)
+            skipped = not window_finite or accelerator.optimizer_step_was_skipped
+            window_finite, window_start = True, None
+            _count_skips(progress, skipped, values, train_args.max_consecutive_nonfinite_steps, plan.name)
+            values = dict(values, lr=scheduler.get_last_lr()[0], skipped_steps=progress.skipped_steps)
+            _log_step(accelerator, progress, train_args.logging_steps, plan.name, values)
+            if train_args.checkpointing_steps and progress.global_step % train_args.checkpointing_steps == 0:
+                _save_checkpoint(accelerator, stage_dir, progress, train_args.checkpoints_total_limit)
+            if progress.global_step >= max_steps:
+                break
+        epoch_finished = progress.batches_done_in_epoch >= len(loader)
+        if epoch_finished:
+            progress.epoch += 1
+            progress.batches_done_in_epoch = 0
+        if plan.validate and (epoch_finished or progress.global_step >= max_steps):
+            plan.validate(model, eval_loaders, progress)
+        _save_checkpoint(accelerator, stage_dir, progress, train_args.checkpoints_total_limit)
+    bar.close()
+    return TrainedStage(model, progress, eval_loaders)
+
+
+def _count_skips(progress: TrainingProgress, skipped: bool, values: dict, limit: int, stage: str) -> None:
+    """Count a skipped step; raise after `limit` in a row, naming the step and the loss components."""
+    if not skipped:
+        progress.consecutive_skipped_steps = 0
+        return
+    progress.skipped_steps += 1
+    progress.consecutive_skipped_steps += 1
+    components = {
+        k: float(v.detach() if torch.is_tensor(v) else v) for k, v in values.items() if v is not None
+    }
+    logger.warning(
+        f"{stage}: step {progress.global_step} skipped (non-finite loss or gradients): {components}"
+    )
+    if progress.consecutive_skipped_steps >= limit:
+        raise NonFiniteLossError(
+            f"{stage}: {progress.consecutive_skipped_steps} consecutive steps up to step {progress.global_step} had a "
+            f"non-finite loss or gradients (--max_consecutive_nonfinite_steps {limit}); last loss components "
+            f"{components}. The last checkpoint before them is in the stage's checkpoints/ folder."
+        )

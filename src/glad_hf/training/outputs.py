@@ -1,0 +1,116 @@
+"""What training and evaluation leave on disk, written in one place: model folders (`save_pretrained` + processor +
+model card), `metrics.json`, `curves.png`, `confusion_matrix.png` and a stage's `complete.json`.
+
+A stage folder holds `checkpoints/step_*` (training state), `last/` (the headline model: the one training ended
+with), `best/` (stage 2 with validation: the best validation MCA, labelled with the split it was selected on),
+`metrics.json`, the plots, and `complete.json` once finished (a resumed run then reuses the stage).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+
+from ..configuration_glad import GladConfig
+from ..metrics.plots import save_confusion_matrix_png, save_curves_png
+from ..video_processing_glad import GladVideoProcessor
+from .arguments import DataArguments, GladTrainingArguments
+from .checkpointing import atomic_save_pretrained, atomic_write_json
+from .model_card import write_model_card
+
+
+@dataclass
+class StageResult:
+    """A finished stage: its key (`stage`: "pretrain", "tol", or a stage-2 run's folder name), its human label, the
+    folder of its headline model (`last/`), metrics, wall time and (when trained in this process) the model."""
+
+    stage: str
+    label: str
+    model_dir: Path
+    metrics: dict
+    seconds: float
+    model: torch.nn.Module | None = None
+
+
+def completed_stage(stage_dir: Path) -> bool:
+    return (stage_dir / "complete.json").is_file()
+
+
+def load_stage_result(stage_dir: Path, stage: str) -> StageResult:
+    """The result a finished stage wrote (`complete.json`, `metrics.json`)."""
+    complete = json.loads((stage_dir / "complete.json").read_text())
+    metrics = json.loads((stage_dir / "metrics.json").read_text())
+    return StageResult(stage, complete.get("label", stage), stage_dir / "last", metrics, complete["seconds"])
+
+
+def finish_stage(
+    accelerator: Accelerator, stage_dir: Path, history: dict, metrics: dict, *, label: str, start: float
+) -> float:
+    """Write the stage's metrics, curves and `complete.json`; returns the stage's wall time (the one recorded)."""
+    seconds = time.time() - start
+    if accelerator.is_main_process:
+        atomic_write_json(stage_dir / "metrics.json", metrics)
+        if history:
+            save_curves_png(history, stage_dir / "curves.png", title=stage_dir.name)
+        atomic_write_json(stage_dir / "complete.json", {"seconds": seconds, "label": label})
+    accelerator.wait_for_everyone()
+    return seconds
+
+
+def processor_for(config: GladConfig, data_args: DataArguments) -> GladVideoProcessor:
+    """The video processor saved beside a model: the run's clip grid and frame sizes."""
+    return GladVideoProcessor(
+        num_clips=config.num_clips,
+        clip_len=config.clip_len,
+        size={"shortest_edge": data_args.short_side},
+        crop_size={"height": data_args.crop_size, "width": data_args.crop_size},
+    )
+
+
+def save_model(accelerator: Accelerator, model, data_args: DataArguments, folder: Path, card: dict) -> None:
+    """`save_pretrained` folder (float32 weights, processor, model card `card`), written by the main process."""
+    if accelerator.is_main_process:
+        unwrapped = accelerator.unwrap_model(model)
+        atomic_save_pretrained(unwrapped, processor_for(unwrapped.config, data_args), folder)
+        write_model_card(folder, **card)
+    accelerator.wait_for_everyone()
+
+
+def save_confusion_matrix(metrics: dict, config: GladConfig, path: Path, title: str) -> Path:
+    names = [config.id2label[i] for i in range(config.num_labels)]
+    return save_confusion_matrix_png(np.asarray(metrics["confusion_matrix"]), names, path, title=title)
+
+
+def model_id(train_args: GladTrainingArguments, stage_dir: Path) -> str:
+    """The Hub id a card documents: --hub_model_id (stage 2) or a name from the output folder."""
+    if train_args.hub_model_id:
+        suffix = "" if stage_dir.name == "glad" else f"-{stage_dir.name}"
+        return f"{train_args.hub_model_id}{suffix}"
+    return f"{Path(train_args.output_dir).name}-{stage_dir.name}"
+
+
+def config_summary(config: GladConfig) -> dict:
+    return {
+        "backbone_type": config.backbone_type,
+        "feature size": config.hidden_size,
+        "views": f"local rows {list(config.local_clip_indices)}, global column {config.global_frame_index}",
+        "domain_alignment": list(config.domain_alignment),
+        "domain_loss_weight": config.domain_loss_weight,
+        "test_view_aggregation": config.test_view_aggregation,
+        "batch_norm_grouping": config.batch_norm_grouping,
+        "id2label": config.id2label,
+    }
+
+
+def selection_note(split: str) -> str:
+    """How `best/` was chosen: on the target split the final scores are computed on as well."""
+    note = f"best validation MCA on the target {split} split, checked after every epoch"
+    if split == "test":
+        note += " (as the reference does: selection on the test split, so its score is optimistic)"
+    return note
