@@ -8,7 +8,7 @@ import torch
 from transformers import pipeline
 
 from glad_hf import GladForTemporalOrderLearning, GladForVideoClassification, GladVideoProcessor
-from glad_hf.conversion import convert_mmaction_state_dict, main
+from glad_hf.conversion import convert_mmaction_state_dict, load_mmaction_state_dict, main
 from helpers import write_mp4
 
 INFLATE = ((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0))
@@ -197,8 +197,11 @@ def test_missing_backbone_tensors_are_refused():
 def test_files_that_are_not_checkpoints(tmp_path):
     text = tmp_path / "notes.pth"
     text.write_text("not a checkpoint")
-    with pytest.raises(ValueError, match="notes.pth"):
+    with pytest.raises(ValueError, match=r"notes.pth: not a PyTorch checkpoint"):
         main(["--checkpoint", str(text), "--output", str(tmp_path / "x")])
+    legacy = tmp_path / "legacy.pth"  # the pre-zip format is read
+    torch.save({"state_dict": {"x": torch.zeros(1)}}, legacy, _use_new_zipfile_serialization=False)
+    assert set(load_mmaction_state_dict(legacy)) == {"x"}
     no_backbone = tmp_path / "head_only.pth"
     torch.save({"cls_head.fc_cls.weight": torch.zeros(12, 2048)}, no_backbone)
     with pytest.raises(ValueError, match="no 'backbone"):

@@ -258,3 +258,25 @@ def test_temporal_order_model_from_a_checkpoint_has_its_permutation_table(tmp_pa
     assert model.permutations.tolist() == [list(p) for p in itertools.permutations(range(3))]
     out = model(clip_grid(batch=2, num_clips=3, size=32), permutation=torch.tensor([5, 0]))
     assert out.permutation.tolist() == [5, 0] and torch.isfinite(out.loss)
+
+
+def test_activation_checkpointing_does_not_update_batch_norm_statistics_twice():
+    """The backward pass recomputes checkpointed blocks; their batch norms must not count that batch again."""
+    pixel_values, labels = clip_grid(batch=2, num_clips=8, clip_len=8, size=32), torch.tensor([0, 1])
+    statistics = {}
+    for checkpointing in (False, True):
+        torch.manual_seed(0)
+        model = GladForVideoClassification(tiny_config()).train()
+        if checkpointing:
+            model.activation_checkpointing_enable()
+        model(pixel_values, labels=labels).loss.backward()
+        statistics[checkpointing] = {
+            k: v.clone() for k, v in model.state_dict().items() if "running" in k or "batches" in k
+        }
+    assert statistics[True] and statistics[True].keys() == statistics[False].keys()
+    for key, value in statistics[False].items():
+        torch.testing.assert_close(statistics[True][key], value, rtol=1e-5, atol=1e-6, msg=key)
+    assert any(
+        int(v) == 2 for k, v in statistics[True].items() if "num_batches_tracked" in k
+    )  # local + global call
+    assert not any(int(v) > 2 for k, v in statistics[True].items() if "num_batches_tracked" in k)

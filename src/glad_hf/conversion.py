@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,6 +154,15 @@ def resnet_depth(state_dict: dict[str, torch.Tensor], prefix: str = "") -> int:
 
 def load_mmaction_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a checkpoint with `weights_only=True`; unwrap `state_dict` and strip a DDP `module.` prefix."""
+    with open(path, "rb") as file:  # FileNotFoundError names the path
+        head = file.read(2)
+    # torch.save writes a zip archive ("PK"); PyTorch < 1.6 (and `_use_new_zipfile_serialization=False`) a pickle,
+    # which starts with the PROTO opcode 0x80.
+    if not zipfile.is_zipfile(path) and head[:1] != b"\x80":
+        raise ValueError(
+            f"{path}: not a PyTorch checkpoint (neither the zip archive torch.save writes nor a legacy pickle); "
+            "expected an mmaction2 .pth file"
+        )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

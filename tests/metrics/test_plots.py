@@ -54,8 +54,13 @@ def test_curves_png_needs_points(tmp_path):
 
 
 def test_grouped_bars_png(tmp_path):
-    series = {"target test": [[40.0, 44.0, 38.0], [60.0, 58.0]], "source test": [[80.0, 79.0, 81.0], [77.0, 76.0]]}
-    path = save_grouped_bars_png(["source-only", "GLAD (GLA + BG + TOL)"], series, tmp_path / "bars.png", "MCA (%)")
+    series = {
+        "target test": [[40.0, 44.0, 38.0], [60.0, 58.0]],
+        "source test": [[80.0, 79.0, 81.0], [77.0, 76.0]],
+    }
+    path = save_grouped_bars_png(
+        ["source-only", "GLAD (GLA + BG + TOL)"], series, tmp_path / "bars.png", "MCA (%)"
+    )
     with Image.open(path) as image:
         assert image.format == "PNG" and image.width > 300
     with pytest.raises(ValueError, match="one list of values per group"):

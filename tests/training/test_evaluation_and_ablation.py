@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 from test_train_glad import synthetic_root, tiny_run_args  # noqa: F401  (module-scoped fixture)
 
 from glad_hf.training.arguments import DataArguments, parse_arguments
@@ -42,3 +43,9 @@ def test_ablation_runs_each_method_per_seed_and_writes_a_table(synthetic_root, t
     assert (
         tmp_path / "ablation" / "seed1" / "tol" / "last" / "config.json"
     ).is_file()  # stage 1 once per seed
+
+
+def test_evaluating_a_mistyped_model_path_names_it(synthetic_root, tmp_path):  # noqa: F811
+    data_args = DataArguments(dataset="synthetic", data_dir=str(synthetic_root))
+    with pytest.raises(ValueError, match="--model: no model folder at outputs/typo/glad/last"):
+        evaluate_checkpoint("outputs/typo/glad/last", data_args, "test", "target", tmp_path / "eval")

@@ -29,9 +29,14 @@ def test_paper_groups_and_the_backbone_scale(model):
     for name, group in groups.items():
         assert all((id(p) in backbone) == name.startswith("backbone_") for p in group["params"])
     assert groups["backbone_weights"]["lr"] == pytest.approx(0.03)
-    assert groups["backbone_biases"]["lr"] == pytest.approx(0.06) and groups["backbone_biases"]["weight_decay"] == 0
+    assert (
+        groups["backbone_biases"]["lr"] == pytest.approx(0.06)
+        and groups["backbone_biases"]["weight_decay"] == 0
+    )
     assert groups["backbone_norms"]["weight_decay"] == 0
-    assert groups["head_weight"]["lr"] == pytest.approx(0.5) and groups["head_bias"]["lr"] == pytest.approx(1.0)
+    assert groups["head_weight"]["lr"] == pytest.approx(0.5) and groups["head_bias"]["lr"] == pytest.approx(
+        1.0
+    )
     assert groups["weights"]["lr"] == pytest.approx(0.1)  # the domain classifiers keep the base rate
     assert sum(len(g["params"]) for g in groups.values()) == len(list(model.parameters()))
     adamw = make_optimizer(model, "adamw", 1e-3, 1e-4, 0.9, backbone_lr_scale=0.5)

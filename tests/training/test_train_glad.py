@@ -2,6 +2,7 @@
 bad arguments."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -149,6 +150,18 @@ def test_two_cpu_processes(synthetic_root, tmp_path):
         (["--model_size", "huge"], "--model_size must be one of"),
         (["--push_to_hub", "true"], "--hub_model_id"),
         (["--no_such_flag", "1"], "unknown arguments"),
+        (["--learning_rate", "-0.1"], r"--learning_rate must be > 0, got -0.1"),
+        (["--tol_learning_rate", "0"], r"--tol_learning_rate must be > 0"),
+        (["--blend_prob", "1.5"], r"--blend_prob must be in \[0, 1\]"),
+        (["--momentum", "-0.5"], r"--momentum must be in \[0, 1\]"),
+        (["--per_device_train_batch_size", "0"], "--per_device_train_batch_size must be >= 1"),
+        (["--max_train_steps", "0"], "--max_train_steps must be >= 1"),
+        (["--max_grad_norm", "0"], "--max_grad_norm must be > 0"),
+        (["--weight_decay", "-1"], "--weight_decay must be >= 0"),
+        (["--num_workers", "-2"], "--num_workers must be >= 0"),
+        (["--domain_loss_weight", "-0.3"], "--domain_loss_weight must be >= 0"),
+        (["--tol_lr_decay_epochs", "-1"], "--tol_lr_decay_epochs must be epochs >= 0"),
+        (["--forward_target", "false"], "--domain_alignment local global cross .*--forward_target false"),
     ],
 )
 def test_bad_arguments_fail_before_any_work(argv, message):
@@ -161,6 +174,13 @@ def test_unknown_config_key(tmp_path):
     config.write_text("dataset: synthetic\nlearning_rat: 0.1\n")
     with pytest.raises(ValueError, match=r"unknown configuration keys \['learning_rat'\]"):
         parse_arguments(["--config", str(config)])
+
+
+@pytest.mark.parametrize("init", ["./outputs/no_such_run/tol/last", "no_such_run/tol/last", "~/typo"])
+def test_a_mistyped_init_model_path_is_named(synthetic_root, tmp_path, init):
+    with pytest.raises(ValueError, match=f"--init_model: no model folder at {init}"):
+        run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "out", "--init_model", init)))
+    assert not (tmp_path / "out").exists()
 
 
 def test_stage2_init_folder_without_a_backbone(synthetic_root, tmp_path):
@@ -223,6 +243,7 @@ def test_motion_pretraining_is_trained_once_and_stage_1_starts_from_it(synthetic
     [
         (("--motion_pretraining", "true", "--init_model", "some/model"), "both choose the starting weights"),
         (("--stage", "pretrain"), "--stage pretrain needs --motion_pretraining true"),
+        (("--init_model", "./missing"), "no model folder at ./missing"),
     ],
 )
 def test_motion_pretraining_conflicts_fail_before_any_work(synthetic_root, tmp_path, extra, message):
@@ -236,3 +257,66 @@ def test_motion_pretraining_is_synthetic_only(tmp_path):
                             str(tmp_path / "out"), "--report_to", "none"])  # fmt: skip
     with pytest.raises(ValueError, match="stand-in for Kinetics pre-training.*--motion_pretraining false"):
         run_training(*args)
+
+
+def _launch(argv, precision: str, processes: int = 1, timeout: int = 600):
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes), "--num_machines", "1",
+        "--mixed_precision", precision, "--dynamo_backend", "no", *(["--multi_gpu"] if processes > 1 else []),
+        str(REPO / "scripts" / "train_glad.py"), *argv,
+    ]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_bf16_mixed_precision_on_cpu(synthetic_root, tmp_path):
+    output = tmp_path / "bf16"
+    done = _launch(
+        tiny_run_args(synthetic_root, output, "--max_train_steps", "2", "--compare_source_only", "false",
+                      "--logging_steps", "1", "--checkpointing_steps", "1"),
+        "bf16",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    for stage in ("tol", "glad"):
+        progress = json.loads(
+            sorted((output / stage / "checkpoints").glob("step_*/progress.json"))[-1].read_text()
+        )
+        losses = [value for _, value in progress["history"]["train/loss"]]
+        assert len(losses) == 2 and all(math.isfinite(v) for v in losses) and progress["skipped_steps"] == 0
+        model_class = GladForTemporalOrderLearning if stage == "tol" else GladForVideoClassification
+        model = model_class.from_pretrained(output / stage / "last")
+        assert {p.dtype for p in model.parameters()} == {torch.float32}  # saved in float32
+    assert "| GLAD |" in done.stdout
+
+
+def test_fp16_on_cpu_is_refused_with_the_alternative(synthetic_root, tmp_path):
+    done = _launch(tiny_run_args(synthetic_root, tmp_path / "fp16", "--max_train_steps", "1"), "fp16")
+    assert done.returncode != 0 and "fp16 needs a GPU" in done.stderr and "bf16" in done.stderr
+    assert not (tmp_path / "fp16" / "tol").exists()
+
+
+def test_two_processes_reuse_the_single_process_motion_pre_training(synthetic_root, tmp_path):
+    single = run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "a", "--stage", "pretrain",
+                                                         *PRETRAIN_ARGS)))  # fmt: skip
+    complete = single["pretrain"].model_dir.parent / "complete.json"
+    written = complete.stat().st_mtime_ns
+    done = _launch(
+        tiny_run_args(
+            synthetic_root, tmp_path / "b", "--stage", "tol", "--tol_max_train_steps", "1", *PRETRAIN_ARGS
+        ),
+        "no",
+        processes=2,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert f"model in {single['pretrain'].model_dir}" in done.stdout
+    assert complete.stat().st_mtime_ns == written  # not trained again
+
+
+def test_the_motion_pre_training_batch_is_global():
+    from glad_hf.training.stages.pretrain import per_device_batch_size
+
+    assert per_device_batch_size(32, 1) == 32 and per_device_batch_size(32, 2) == 16
+    with pytest.raises(
+        ValueError, match="--pretrain_batch_size 32 .* divisible by the number of processes, 3"
+    ):
+        per_device_batch_size(32, 3)

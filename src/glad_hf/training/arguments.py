@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 
 import yaml
@@ -28,36 +28,36 @@ LR_SCHEDULERS = ("constant", "cosine")
 GRL_SCHEDULES = ("constant", "dann")
 
 
+def option(default=MISSING, help: str = "", *, default_factory=MISSING):
+    """A dataclass field with its `--help` text (`HfArgumentParser` reads `metadata["help"]`)."""
+    return field(default=default, default_factory=default_factory, metadata={"help": help})
+
+
 @dataclass
 class DataArguments:
     """Where the videos and annotation lists are, and how clips are sized."""
 
-    dataset: str = field(default="synthetic", metadata={"help": "synthetic | kinetics2babel"})
-    data_dir: str | None = field(
-        default=None,
-        metadata={
-            "help": "Root holding k400/ and babel/ (each with train/ and val/). For the synthetic dataset it is "
-            "generated there if absent (default: <cache>/glad_hf/synthetic_k2b)."
-        },
+    dataset: str = option("synthetic", help="synthetic | kinetics2babel")
+    data_dir: str | None = option(
+        None,
+        help="Root holding k400/ and babel/ (each with train/ and val/). For the synthetic dataset it is "
+        "generated there if absent (default: <cache>/glad_hf/synthetic_k2b).",
     )
-    annotations: str | None = field(
-        default=None, metadata={"help": "Path or URL of kinetics2babel.tar (default: the official one)."}
+    annotations: str | None = option(
+        None, help="Path or URL of kinetics2babel.tar (default: the official one)."
     )
-    cache_dir: str | None = field(default=None, metadata={"help": "datasets cache folder."})
-    backgrounds_dir: str | None = field(
-        default=None,
-        metadata={"help": "Median backgrounds for BackgroundBlend (scripts/extract_backgrounds.py)."},
+    cache_dir: str | None = option(None, help="datasets cache folder.")
+    backgrounds_dir: str | None = option(
+        None, help="Median backgrounds for BackgroundBlend (scripts/extract_backgrounds.py)."
     )
-    short_side: int = field(default=32, metadata={"help": "Resize the short side to this before cropping."})
-    crop_size: int = field(default=32, metadata={"help": "Network input height = width."})
-    num_workers: int = field(default=0, metadata={"help": "DataLoader workers per process."})
-    video_backend: str = field(default="auto", metadata={"help": "auto | decord | pyav"})
-    video_cache_mb: int | None = field(
-        default=None,
-        metadata={
-            "help": "Keep whole decoded videos in memory, up to this many MiB per process (0 = off): each video "
-            "is decoded once. For datasets that fit in memory; None = 2048 for the synthetic dataset, 0 otherwise."
-        },
+    short_side: int = option(32, help="Resize the short side to this before cropping.")
+    crop_size: int = option(32, help="Network input height = width.")
+    num_workers: int = option(0, help="DataLoader workers per process.")
+    video_backend: str = option("auto", help="auto | decord | pyav")
+    video_cache_mb: int | None = option(
+        None,
+        help="Keep whole decoded videos in memory, up to this many MiB per process (0 = off): each video "
+        "is decoded once. For datasets that fit in memory; None = 2048 for the synthetic dataset, 0 otherwise.",
     )
 
     def __post_init__(self):
@@ -82,60 +82,47 @@ class DataArguments:
 class ModelArguments:
     """Which network, where it starts from, and the GLAD switches of the paper's tables."""
 
-    model_size: str = field(
-        default="tiny",
-        metadata={
-            "help": "i3d_r50_nl (the paper's) | tiny (demo, tests: small heads; with --backbone_type: that "
-            "family, tiny unless --backbone_config gives it)"
-        },
+    model_size: str = option(
+        "tiny",
+        help="i3d_r50_nl (the paper's) | tiny (demo, tests: small heads; with --backbone_type: that "
+        "family, tiny unless --backbone_config gives it)",
     )
-    backbone_type: str | None = field(
-        default=None, metadata={"help": "resnet3d | tsm | transformers | torchvision (default: resnet3d)"}
+    backbone_type: str | None = option(
+        None, help="resnet3d | tsm | transformers | torchvision (default: resnet3d)"
     )
-    backbone_config: str | None = field(
-        default=None,
-        metadata={
-            "help": "The backbone's own config: a JSON string or the path of a JSON file (see README)."
-        },
+    backbone_config: str | None = option(
+        None, help="The backbone's own config: a JSON string or the path of a JSON file (see README)."
     )
-    init_model: str | None = field(
-        default=None,
-        metadata={
-            "help": "Folder or Hub id to start from: stage 1's start with --stage tol/both (the paper: the "
-            "converted mmaction Kinetics I3D), stage 2's with --stage glad. None = from scratch, or from the "
-            "motion pre-training with --motion_pretraining."
-        },
+    init_model: str | None = option(
+        None,
+        help="Folder or Hub id to start from: stage 1's start with --stage tol/both (the paper: the "
+        "converted mmaction Kinetics I3D), stage 2's with --stage glad. None = from scratch, or from the "
+        "motion pre-training with --motion_pretraining.",
     )
-    motion_pretraining: bool = field(
-        default=True,
-        metadata={
-            "help": "Synthetic dataset only: start from a backbone pre-trained (supervised) on synthetic motions "
-            "that are none of the classes, the stand-in for the paper's Kinetics I3D (stage 'pretrain', trained "
-            "once per recipe and cached). Set false with --init_model or --dataset kinetics2babel."
-        },
+    motion_pretraining: bool = option(
+        True,
+        help="Synthetic dataset only: start from a backbone pre-trained (supervised) on synthetic motions "
+        "that are none of the classes, the stand-in for the paper's Kinetics I3D (stage 'pretrain', trained "
+        "once per recipe and cached). Set false with --init_model or --dataset kinetics2babel.",
     )
-    domain_alignment: list[str] = field(
+    domain_alignment: list[str] = option(
         default_factory=lambda: ["local", "global", "cross"],
-        metadata={
-            "help": "Domain classifiers: any of local global cross video (DANN); 'none' for source-only."
-        },
+        help="Domain classifiers: any of local global cross video (DANN); 'none' for source-only.",
     )
-    forward_target: bool = field(
-        default=True, metadata={"help": "Forward target batches in stage 2 (batch-norm statistics)."}
+    forward_target: bool = option(True, help="Forward target batches in stage 2 (batch-norm statistics).")
+    batch_norm_grouping: str = option("per_group", help="per_group | fused")
+    test_view_aggregation: str = option("reference", help="reference | all_views")
+    grl_lambda: float | None = option(
+        None,
+        help="Gradient-reversal factor (its peak with --grl_lambda_schedule dann). None: the model "
+        "config's (SPEC: 1.0 for a new model; the --init_model's otherwise).",
     )
-    batch_norm_grouping: str = field(default="per_group", metadata={"help": "per_group | fused"})
-    test_view_aggregation: str = field(default="reference", metadata={"help": "reference | all_views"})
-    grl_lambda: float | None = field(
-        default=None,
-        metadata={"help": "Gradient-reversal factor (its peak with --grl_lambda_schedule dann). None: the model "
-                  "config's (SPEC: 1.0 for a new model; the --init_model's otherwise)."},
-    )  # fmt: skip
-    domain_loss_weight: float | None = field(
-        default=None,
-        metadata={"help": "Weight of each domain loss. None: the model config's (SPEC: 1.0 for a new model; the "
-                  "--init_model's otherwise). The synthetic recipe uses 0.3."},
-    )  # fmt: skip
-    gradient_checkpointing: bool = field(default=False)
+    domain_loss_weight: float | None = option(
+        None,
+        help="Weight of each domain loss. None: the model config's (SPEC: 1.0 for a new model; the "
+        "--init_model's otherwise). The synthetic recipe uses 0.3.",
+    )
+    gradient_checkpointing: bool = option(False)
 
     def __post_init__(self):
         if self.model_size not in MODEL_SIZES:
@@ -168,103 +155,79 @@ class ModelArguments:
 class GladTrainingArguments:
     """Both stages' optimisation, checkpoints, logging and Hub upload."""
 
-    output_dir: str = field(
-        default="outputs/glad_synthetic", metadata={"help": "Where models, logs, metrics go."}
+    output_dir: str = option("outputs/glad_synthetic", help="Where models, logs, metrics go.")
+    stage: str = option(
+        "both",
+        help="tol | glad | both (tol, then glad from its backbone) | pretrain (only the motion "
+        "pre-training, which every other stage runs first with --motion_pretraining)",
     )
-    stage: str = field(
-        default="both",
-        metadata={
-            "help": "tol | glad | both (tol, then glad from its backbone) | pretrain (only the motion "
-            "pre-training, which every other stage runs first with --motion_pretraining)"
-        },
-    )
-    seed: int = field(default=0)
+    seed: int = option(0)
     # stage 2 (GLAD)
-    num_train_epochs: int = field(default=5, metadata={"help": "Stage 2 epochs (one pass over the source)."})
-    max_train_steps: int | None = field(
-        default=None, metadata={"help": "Cap on optimiser steps of each stage."}
+    num_train_epochs: int = option(5, help="Stage 2 epochs (one pass over the source).")
+    max_train_steps: int | None = option(None, help="Cap on optimiser steps of each stage.")
+    per_device_train_batch_size: int = option(16, help="Stage 2 videos per domain per device.")
+    per_device_eval_batch_size: int = option(16)
+    optimizer: str = option(
+        "adamw", help="sgd (the paper's, with its parameter groups) | adamw (the from-scratch synthetic demo)"
     )
-    per_device_train_batch_size: int = field(
-        default=16, metadata={"help": "Stage 2 videos per domain per device."}
+    learning_rate: float = option(1e-3, help="Stage 2 base learning rate.")
+    backbone_learning_rate_scale: float = option(
+        0.3, help="Stage 2: the backbone's learning rate is the base one times this (SPEC: 1)."
     )
-    per_device_eval_batch_size: int = field(default=16)
-    optimizer: str = field(
-        default="adamw",
-        metadata={
-            "help": "sgd (the paper's, with its parameter groups) | adamw (the from-scratch synthetic demo)"
-        },
+    lr_scheduler_type: str = option("cosine", help="Stage 2 schedule: constant (SPEC §7) | cosine (to 0).")
+    grl_lambda_schedule: str = option(
+        "dann",
+        help="Stage 2 gradient-reversal factor: constant (--grl_lambda, SPEC) | dann (--grl_lambda x "
+        "2 / (1 + exp(-10 p)) - 1, p = training progress; Ganin & Lempitsky's ramp).",
     )
-    learning_rate: float = field(default=1e-3, metadata={"help": "Stage 2 base learning rate."})
-    backbone_learning_rate_scale: float = field(
-        default=0.3,
-        metadata={"help": "Stage 2: the backbone's learning rate is the base one times this (SPEC: 1)."},
-    )
-    lr_scheduler_type: str = field(
-        default="cosine", metadata={"help": "Stage 2 schedule: constant (SPEC §7) | cosine (to 0)."}
-    )
-    grl_lambda_schedule: str = field(
-        default="dann",
-        metadata={
-            "help": "Stage 2 gradient-reversal factor: constant (--grl_lambda, SPEC) | dann (--grl_lambda x "
-            "2 / (1 + exp(-10 p)) - 1, p = training progress; Ganin & Lempitsky's ramp)."
-        },
-    )
-    weight_decay: float = field(default=1e-4)
-    momentum: float = field(default=0.9, metadata={"help": "SGD momentum."})
-    max_grad_norm: float = field(default=40.0)
-    background_blend: bool = field(
-        default=True, metadata={"help": "BackgroundBlend on source clips (SPEC §5)."}
-    )
-    blend_prob: float = field(default=0.25)
-    blend_alpha: float = field(default=0.75)
-    compare_source_only: bool = field(
-        default=True, metadata={"help": "Also train a source-only stage 2 on the same budget and compare."}
+    weight_decay: float = option(1e-4)
+    momentum: float = option(0.9, help="SGD momentum.")
+    max_grad_norm: float = option(40.0)
+    background_blend: bool = option(True, help="BackgroundBlend on source clips (SPEC §5).")
+    blend_prob: float = option(0.25)
+    blend_alpha: float = option(0.75)
+    compare_source_only: bool = option(
+        True, help="Also train a source-only stage 2 on the same budget and compare."
     )
     # stage 1 (TOL)
-    tol_num_train_epochs: int = field(default=2)
-    tol_max_train_steps: int | None = field(default=None, metadata={"help": "Defaults to --max_train_steps."})
-    tol_per_device_train_batch_size: int = field(default=16)
-    tol_learning_rate: float = field(default=1e-3)
-    tol_lr_decay_epochs: list[int] = field(
-        default_factory=list, metadata={"help": "Epochs where the LR x 0.1."}
-    )
+    tol_num_train_epochs: int = option(2)
+    tol_max_train_steps: int | None = option(None, help="Defaults to --max_train_steps.")
+    tol_per_device_train_batch_size: int = option(16)
+    tol_learning_rate: float = option(1e-3)
+    tol_lr_decay_epochs: list[int] = option(default_factory=list, help="Epochs where the LR x 0.1.")
     # stage 0 (motion pre-training, synthetic only)
-    pretrain_max_train_steps: int = field(default=1500, metadata={"help": "Motion pre-training steps."})
-    pretrain_batch_size: int = field(
-        default=32,
-        metadata={"help": "Motion pre-training videos per optimiser step, over all processes (the recipe, and its "
-                  "cache folder, do not depend on the number of processes)."},
-    )  # fmt: skip
-    pretrain_learning_rate: float = field(
-        default=2e-3, metadata={"help": "Peak of the one-cycle AdamW schedule of motion pre-training."}
+    pretrain_max_train_steps: int = option(1500, help="Motion pre-training steps.")
+    pretrain_batch_size: int = option(
+        32,
+        help="Motion pre-training videos per optimiser step, over all processes (the recipe, and its "
+        "cache folder, do not depend on the number of processes).",
     )
-    pretrain_num_videos: int = field(
-        default=10_500, metadata={"help": "Rendered training videos of the motion pre-training set."}
+    pretrain_learning_rate: float = option(
+        2e-3, help="Peak of the one-cycle AdamW schedule of motion pre-training."
     )
+    pretrain_num_videos: int = option(10_500, help="Rendered training videos of the motion pre-training set.")
     # run
-    gradient_accumulation_steps: int = field(default=1)
-    checkpointing_steps: int | None = field(
-        default=None, metadata={"help": "Save the training state every N steps (always at each epoch's end)."}
+    gradient_accumulation_steps: int = option(1)
+    checkpointing_steps: int | None = option(
+        None, help="Save the training state every N steps (always at each epoch's end)."
     )
-    checkpoints_total_limit: int = field(default=2)
-    resume_from_checkpoint: str | None = field(
-        default=None, metadata={"help": "'latest' or a checkpoint folder of the stage being trained."}
+    checkpoints_total_limit: int = option(2)
+    resume_from_checkpoint: str | None = option(
+        None, help="'latest' or a checkpoint folder of the stage being trained."
     )
-    evaluate_every_epoch: bool = field(default=True)
-    eval_split: str = field(
-        default="test", metadata={"help": "Target split for validation and the final scores."}
+    evaluate_every_epoch: bool = option(True)
+    eval_split: str = option("test", help="Target split for validation and the final scores.")
+    max_consecutive_nonfinite_steps: int = option(
+        10,
+        help="Steps with a non-finite loss or gradient are skipped (no update) and counted; this many "
+        "in a row stop the run with an error.",
     )
-    max_consecutive_nonfinite_steps: int = field(
-        default=10,
-        metadata={"help": "Steps with a non-finite loss or gradient are skipped (no update) and counted; this many "
-                  "in a row stop the run with an error."},
-    )  # fmt: skip
-    logging_steps: int = field(default=10)
-    report_to: str = field(default="tensorboard", metadata={"help": "tensorboard | wandb | all | none"})
-    push_to_hub: bool = field(default=False)
-    hub_model_id: str | None = field(default=None)
-    hub_private: bool = field(default=False)
-    hub_token: str | None = field(default=None)
+    logging_steps: int = option(10)
+    report_to: str = option("tensorboard", help="tensorboard | wandb | all | none")
+    push_to_hub: bool = option(False)
+    hub_model_id: str | None = option(None)
+    hub_private: bool = option(False)
+    hub_token: str | None = option(None)
 
     def __post_init__(self):
         if self.stage not in STAGES:
@@ -284,16 +247,26 @@ class GladTrainingArguments:
         check_numbers(
             self,
             at_least_1=(
-                "num_train_epochs", "max_train_steps", "per_device_train_batch_size", "per_device_eval_batch_size",
-                "tol_num_train_epochs", "tol_max_train_steps", "tol_per_device_train_batch_size",
-                "pretrain_max_train_steps", "pretrain_batch_size", "pretrain_num_videos",
-                "gradient_accumulation_steps", "checkpointing_steps", "checkpoints_total_limit",
-                "max_consecutive_nonfinite_steps", "logging_steps",
+                "num_train_epochs",
+                "max_train_steps",
+                "per_device_train_batch_size",
+                "per_device_eval_batch_size",
+                "tol_num_train_epochs",
+                "tol_max_train_steps",
+                "tol_per_device_train_batch_size",
+                "pretrain_max_train_steps",
+                "pretrain_batch_size",
+                "pretrain_num_videos",
+                "gradient_accumulation_steps",
+                "checkpointing_steps",
+                "checkpoints_total_limit",
+                "max_consecutive_nonfinite_steps",
+                "logging_steps",
             ),
             positive=("learning_rate", "tol_learning_rate", "pretrain_learning_rate", "max_grad_norm"),
             at_least_0=("backbone_learning_rate_scale", "weight_decay"),
             fraction=("blend_prob", "blend_alpha", "momentum"),
-        )  # fmt: skip
+        )
         if any(epoch < 0 for epoch in self.tol_lr_decay_epochs):
             raise ValueError(f"--tol_lr_decay_epochs must be epochs >= 0, got {self.tol_lr_decay_epochs}")
         if self.tol_max_train_steps is None:

@@ -39,7 +39,7 @@ def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
     # Accelerate joins (gloo, MULTI_CPU) only when told to use the CPU; it would otherwise run them unaware of
     # each other.
     several_cpu_processes = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
-    return Accelerator(
+    accelerator = Accelerator(
         cpu=several_cpu_processes,
         gradient_accumulation_steps=train_args.gradient_accumulation_steps,
         log_with=report_to,
@@ -48,6 +48,12 @@ def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
         ),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
     )
+    if accelerator.mixed_precision == "fp16" and accelerator.device.type == "cpu":
+        raise ValueError(
+            "--mixed_precision fp16 needs a GPU (its gradient scaler is for CUDA devices); on the CPU use "
+            "--mixed_precision bf16 or no"
+        )
+    return accelerator
 
 
 def check_motion_pretraining(
