@@ -22,7 +22,7 @@ from .hub import BackgroundHubUploader
 from .methods import method_arguments
 from .models import build_config, check_model_source
 from .outputs import StageResult, completed_stage, load_stage_result
-from .stages import train_glad_stage, train_motion_pretraining_stage, train_temporal_order_stage
+from .stages import StageContext, train_glad_stage, train_motion_pretraining_stage, train_temporal_order_stage
 
 logger = get_logger(__name__)
 
@@ -187,9 +187,8 @@ def run_training(
         if resume and completed_stage(stage_dir):
             results["tol"] = load_stage_result(stage_dir, "tol")
         else:
-            results["tol"] = train_temporal_order_stage(
-                accelerator, domains, data_args, model_args, train_args, stage_dir
-            )
+            context = StageContext(accelerator, domains, data_args, model_args, train_args)
+            results["tol"] = train_temporal_order_stage(context, stage_dir)
         stage2_init = str(results["tol"].model_dir)
         if uploader:
             uploader.submit(
@@ -207,16 +206,8 @@ def run_training(
             if resume and completed_stage(stage_dir):
                 results[name] = load_stage_result(stage_dir, name)
                 continue
-            results[name] = train_glad_stage(
-                accelerator,
-                domains,
-                data_args,
-                args,
-                stage_train_args,
-                stage_dir,
-                init=stage2_init,
-                label=label,
-            )
+            context = StageContext(accelerator, domains, data_args, args, stage_train_args)
+            results[name] = train_glad_stage(context, stage_dir, init=stage2_init, label=label)
             if uploader and name == "glad":
                 uploader.submit(results[name].model_dir, commit_message="GLAD model (last)")
     accelerator.end_training()

@@ -1,11 +1,13 @@
 """The training stages, each a `TrainingPlan` for `glad_hf.training.loop.train` plus what it saves: motion
 pre-training (stage 0, synthetic only), temporal-order learning (stage 1), GLAD and its ablations (stage 2)."""
 
+from .context import StageContext
 from .glad import grl_ramp, train_glad_stage
 from .pretrain import train_motion_pretraining_stage
 from .temporal_order import evaluate_temporal_order, train_temporal_order_stage
 
 __all__ = [
+    "StageContext",
     "evaluate_temporal_order",
     "grl_ramp",
     "train_glad_stage",

@@ -8,10 +8,8 @@ import math
 import time
 from pathlib import Path
 
-from accelerate import Accelerator
-
 from ...modeling_glad import GladForVideoClassification
-from ..arguments import DataArguments, GladTrainingArguments, ModelArguments
+from ..arguments import GladTrainingArguments
 from ..data import evaluation_dataset, glad_train_dataset
 from ..evaluation import classification_metrics, predict
 from ..loop import TrainingPlan, train
@@ -26,6 +24,7 @@ from ..outputs import (
     save_model,
     selection_note,
 )
+from .context import StageContext
 
 
 def grl_ramp(schedule: str, progress: float) -> float:
@@ -38,20 +37,12 @@ def grl_ramp(schedule: str, progress: float) -> float:
     raise ValueError(f"grl_lambda_schedule must be 'constant' or 'dann', got {schedule!r}")
 
 
-def train_glad_stage(
-    accelerator: Accelerator,
-    domains: dict,
-    data_args: DataArguments,
-    model_args: ModelArguments,
-    train_args: GladTrainingArguments,
-    stage_dir: Path,
-    *,
-    init: str | None,
-    label: str,
-) -> StageResult:
+def train_glad_stage(context: StageContext, stage_dir: Path, *, init: str | None, label: str) -> StageResult:
     """Train from `init`; validate on the target each epoch with --evaluate_every_epoch (`best/`); score the last
     model (`last/`, the headline) on the target and source test splits."""
     start = time.time()
+    accelerator, domains, data_args = context.accelerator, context.domains, context.data_args
+    model_args, train_args = context.model_args, context.train_args
     config = build_config(model_args, init)
     model = load_model(
         GladForVideoClassification, config, init, gradient_checkpointing=model_args.gradient_checkpointing

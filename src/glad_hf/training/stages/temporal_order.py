@@ -11,12 +11,12 @@ import torch
 from accelerate import Accelerator
 
 from ...modeling_glad import GladForTemporalOrderLearning
-from ..arguments import DataArguments, GladTrainingArguments, ModelArguments
 from ..data import temporal_order_dataset
 from ..loop import TrainingPlan, train
 from ..models import build_config, load_model
 from ..optim import make_optimizer, step_decay_schedule
 from ..outputs import StageResult, config_summary, finish_stage, model_id, save_model
+from .context import StageContext
 
 
 @torch.no_grad()
@@ -41,16 +41,11 @@ def evaluate_temporal_order(model, loader, accelerator: Accelerator, seed: int) 
     }
 
 
-def train_temporal_order_stage(
-    accelerator: Accelerator,
-    domains: dict,
-    data_args: DataArguments,
-    model_args: ModelArguments,
-    train_args: GladTrainingArguments,
-    stage_dir: Path,
-) -> StageResult:
+def train_temporal_order_stage(context: StageContext, stage_dir: Path) -> StageResult:
     """Train TOL from --init_model; writes `last/` and the clip-order accuracy on both domains' test splits."""
     start = time.time()
+    accelerator, domains, data_args = context.accelerator, context.domains, context.data_args
+    model_args, train_args = context.model_args, context.train_args
     config = build_config(model_args, model_args.init_model)
     model = load_model(
         GladForTemporalOrderLearning,
