@@ -40,7 +40,11 @@ def main() -> None:
         for name, result in results.items():
             if name not in ("pretrain", "tol"):
                 print(f"{result.label}: model in {result.model_dir}")
-    print("wall time: " + ", ".join(f"{name} {result.seconds:.0f} s" for name, result in results.items()))
+    times = [
+        f"{name} {r.seconds:.0f} s" + (" (earlier, reused)" if r.model is None else "")
+        for name, r in results.items()
+    ]
+    print("wall time: " + ", ".join(times))
 
 
 if __name__ == "__main__":

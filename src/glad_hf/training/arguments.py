@@ -61,8 +61,7 @@ class DataArguments:
     )
 
     def __post_init__(self):
-        if self.dataset not in DATASETS:
-            raise ValueError(f"--dataset must be one of {DATASETS}, got {self.dataset!r}")
+        check_choices(self, dataset=DATASETS)
         if self.dataset == "kinetics2babel" and not self.data_dir:
             raise ValueError("--dataset kinetics2babel needs --data_dir (a folder with k400/ and babel/)")
         if self.data_dir and self.dataset == "kinetics2babel" and not Path(self.data_dir).is_dir():
@@ -71,9 +70,7 @@ class DataArguments:
             raise ValueError(f"--backgrounds_dir {self.backgrounds_dir} is not a folder")
         if self.video_cache_mb is None:
             self.video_cache_mb = 2048 if self.dataset == "synthetic" else 0
-        check_numbers(
-            self, at_least_1=("short_side", "crop_size"), at_least_0=("num_workers", "video_cache_mb")
-        )
+        check_numbers(self, at_least_1="short_side crop_size", at_least_0="num_workers video_cache_mb")
         if self.crop_size > self.short_side:
             raise ValueError(f"--crop_size {self.crop_size} is larger than --short_side {self.short_side}")
 
@@ -125,8 +122,7 @@ class ModelArguments:
     gradient_checkpointing: bool = option(False)
 
     def __post_init__(self):
-        if self.model_size not in MODEL_SIZES:
-            raise ValueError(f"--model_size must be one of {MODEL_SIZES}, got {self.model_size!r}")
+        check_choices(self, model_size=MODEL_SIZES)
         if self.backbone_config and not self.backbone_config.lstrip().startswith("{"):
             path = Path(self.backbone_config)
             if not path.is_file():
@@ -148,7 +144,7 @@ class ModelArguments:
                 f"--domain_alignment {' '.join(self.domain_alignment)} trains domain classifiers on target batches, "
                 "which --forward_target false never forwards: pass --domain_alignment none for a source-only run"
             )
-        check_numbers(self, at_least_0=("grl_lambda", "domain_loss_weight"))
+        check_numbers(self, at_least_0="grl_lambda domain_loss_weight")
 
 
 @dataclass
@@ -230,42 +226,24 @@ class GladTrainingArguments:
     hub_token: str | None = option(None)
 
     def __post_init__(self):
-        if self.stage not in STAGES:
-            raise ValueError(f"--stage must be one of {STAGES}, got {self.stage!r}")
-        if self.lr_scheduler_type not in LR_SCHEDULERS:
-            raise ValueError(
-                f"--lr_scheduler_type must be one of {LR_SCHEDULERS}, got {self.lr_scheduler_type!r}"
-            )
-        if self.grl_lambda_schedule not in GRL_SCHEDULES:
-            raise ValueError(
-                f"--grl_lambda_schedule must be one of {GRL_SCHEDULES}, got {self.grl_lambda_schedule!r}"
-            )
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"--optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        check_choices(
+            self,
+            stage=STAGES,
+            lr_scheduler_type=LR_SCHEDULERS,
+            grl_lambda_schedule=GRL_SCHEDULES,
+            optimizer=OPTIMIZERS,
+        )
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
         check_numbers(
             self,
-            at_least_1=(
-                "num_train_epochs",
-                "max_train_steps",
-                "per_device_train_batch_size",
-                "per_device_eval_batch_size",
-                "tol_num_train_epochs",
-                "tol_max_train_steps",
-                "tol_per_device_train_batch_size",
-                "pretrain_max_train_steps",
-                "pretrain_batch_size",
-                "pretrain_num_videos",
-                "gradient_accumulation_steps",
-                "checkpointing_steps",
-                "checkpoints_total_limit",
-                "max_consecutive_nonfinite_steps",
-                "logging_steps",
-            ),
-            positive=("learning_rate", "tol_learning_rate", "pretrain_learning_rate", "max_grad_norm"),
-            at_least_0=("backbone_learning_rate_scale", "weight_decay"),
-            fraction=("blend_prob", "blend_alpha", "momentum"),
+            at_least_1="num_train_epochs max_train_steps per_device_train_batch_size per_device_eval_batch_size "
+            "tol_num_train_epochs tol_max_train_steps tol_per_device_train_batch_size pretrain_max_train_steps "
+            "pretrain_batch_size pretrain_num_videos gradient_accumulation_steps checkpointing_steps "
+            "checkpoints_total_limit max_consecutive_nonfinite_steps logging_steps",
+            positive="learning_rate tol_learning_rate pretrain_learning_rate max_grad_norm",
+            at_least_0="backbone_learning_rate_scale weight_decay",
+            fraction="blend_prob blend_alpha momentum",
         )
         if any(epoch < 0 for epoch in self.tol_lr_decay_epochs):
             raise ValueError(f"--tol_lr_decay_epochs must be epochs >= 0, got {self.tol_lr_decay_epochs}")
@@ -276,8 +254,15 @@ class GladTrainingArguments:
 ARGUMENT_CLASSES = (DataArguments, ModelArguments, GladTrainingArguments)
 
 
-def check_numbers(arguments, *, at_least_1=(), at_least_0=(), positive=(), fraction=()) -> None:
-    """Refuse a numeric flag out of its range, naming it (None = unset, allowed)."""
+def check_choices(arguments, **allowed: tuple[str, ...]) -> None:
+    """Refuse a flag whose value is not one of its choices, naming it."""
+    for name, choices in allowed.items():
+        if getattr(arguments, name) not in choices:
+            raise ValueError(f"--{name} must be one of {choices}, got {getattr(arguments, name)!r}")
+
+
+def check_numbers(arguments, *, at_least_1="", at_least_0="", positive="", fraction="") -> None:
+    """Refuse a numeric flag out of its range, naming it (None = unset, allowed); each rule lists field names."""
     rules = [
         (at_least_1, lambda v: v >= 1, ">= 1"),
         (at_least_0, lambda v: v >= 0, ">= 0"),
@@ -285,7 +270,7 @@ def check_numbers(arguments, *, at_least_1=(), at_least_0=(), positive=(), fract
         (fraction, lambda v: 0 <= v <= 1, "in [0, 1]"),
     ]
     for names, valid, expected in rules:
-        for name in names:
+        for name in names.split():
             value = getattr(arguments, name)
             if value is not None and not valid(value):
                 raise ValueError(f"--{name} must be {expected}, got {value}")
