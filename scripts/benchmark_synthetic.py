@@ -1,4 +1,5 @@
-"""Synthetic Kinetics->BABEL benchmark: source-only, target-forward-only, DANN, GLA, GLA+BG, GLA+TOL, GLAD over seeds.
+"""Synthetic Kinetics->BABEL benchmark: source-only, target-forward-only, DANN, GLA, GLA+BG, GLA+TOL, GLAD and the
+supervised-target upper bound over seeds.
 
     python scripts/benchmark_synthetic.py                       # the README's table (default preset)
     python scripts/benchmark_synthetic.py --preset quick        # smoke test, about 30 s on 2 cores
@@ -33,7 +34,7 @@ def main() -> None:
         nargs="+",
         default=None,
         choices=list(METHODS),
-        help="Default: the preset's (all seven for default).",
+        help="Default: the preset's (all eight for default).",
     )
     parser.add_argument("--num_workers", type=int, default=2, help="Worker processes (0 = in this process).")
     parser.add_argument("--data_dir", default=None, help="Where to generate the data (default: the cache).")

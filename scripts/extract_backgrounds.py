@@ -4,7 +4,8 @@
         --annotations data/kinetics2babel.tar --output_dir data/median/k400/train --num_workers 8
 
 Reads rawframe folders or video files; outputs mirror the rows' paths (`<output_dir>/<class>/<video>.jpg`).
-Existing outputs are skipped, so an interrupted run resumes where it stopped.
+Existing outputs are skipped, so an interrupted run resumes where it stopped. `--shard K/N` splits the rows over
+N machines or a Slurm array (`--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`), as prepare_rawframes.py does.
 """
 
 import argparse
@@ -12,6 +13,7 @@ import os
 
 from glad_hf.data.annotations import read_annotation_list, read_annotation_tar
 from glad_hf.data.background import extract_backgrounds
+from glad_hf.data.prepare import shard_argument
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,6 +35,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--output_dir", required=True, help="output root of the background images")
     parser.add_argument("--num_workers", type=int, default=os.cpu_count(), help="worker processes")
     parser.add_argument("--overwrite", action="store_true", help="recompute backgrounds that already exist")
+    parser.add_argument(
+        "--shard",
+        type=shard_argument,
+        default=None,
+        metavar="K/N",
+        help="only the rows' videos at positions K mod N (0 <= K < N), e.g. "
+        "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT",
+    )
     return parser.parse_args()
 
 
@@ -50,9 +60,11 @@ def main() -> None:
         num_workers=args.num_workers,
         overwrite=args.overwrite,
         rawframe_start_index=1 if domain == "babel" else 0,
+        shard=args.shard,
     )
+    shard = f" (shard {args.shard[0]}/{args.shard[1]})" if args.shard else ""
     print(
-        f"backgrounds in {summary['output_dir']}: written {summary['written']}, "
+        f"backgrounds in {summary['output_dir']}{shard}: written {summary['written']}, "
         f"skipped (already there) {summary['skipped']}, total {summary['total']}"
     )
 

@@ -10,6 +10,7 @@ from glad_hf.data.annotations import (
 )
 from glad_hf.data.background import BackgroundBlend, extract_backgrounds, median_background
 from glad_hf.data.builder import Kinetics2Babel, Kinetics2BabelConfig, load_k2b_domains, verify_media
+from glad_hf.data.prepare import parse_shard, prepare_rawframes, read_prepare_reports, shard_items
 from glad_hf.data.readers import (
     DecodedVideoCache,
     FrameReadError,
@@ -21,6 +22,7 @@ from glad_hf.data.sampling import sample_frames, view_cell_mask
 from glad_hf.data.synthetic import SyntheticK2BConfig, generate_synthetic_k2b
 from glad_hf.data.synthetic_motions import SyntheticMotionConfig, SyntheticMotionDataset
 from glad_hf.data.transforms import VideoResizeTransform, VideoTestTransform, VideoTrainTransform
+from glad_hf.data.two_domains import TwoDomainVideos, TwoDomainVideosConfig, dropped_rows, load_two_domains
 from glad_hf.data.video_datasets import DomainPairedDataset, GladClipDataset, TemporalOrderDataset
 
 __all__ = [
@@ -39,19 +41,27 @@ __all__ = [
     "SyntheticMotionConfig",
     "SyntheticMotionDataset",
     "TemporalOrderDataset",
+    "TwoDomainVideos",
+    "TwoDomainVideosConfig",
     "VideoFileReader",
     "VideoResizeTransform",
     "VideoTestTransform",
     "VideoTrainTransform",
+    "dropped_rows",
     "extract_backgrounds",
     "generate_synthetic_k2b",
     "load_k2b_domains",
+    "load_two_domains",
     "median_background",
+    "parse_shard",
+    "prepare_rawframes",
     "read_annotation_list",
     "read_annotation_tar",
     "read_frames",
+    "read_prepare_reports",
     "resolve_annotations",
     "sample_frames",
+    "shard_items",
     "verify_media",
     "view_cell_mask",
 ]

@@ -18,6 +18,7 @@ from PIL import Image
 from torchvision.transforms.v2 import functional as F
 from tqdm.auto import tqdm
 
+from glad_hf.data.prepare import check_shard, shard_items
 from glad_hf.data.readers import FrameReadError, VideoFileReader, read_frames
 from glad_hf.data.transforms import resize_short_side
 
@@ -189,6 +190,8 @@ def extract_backgrounds(
     overwrite: bool = False,
     rawframe_start_index: int = 0,
     progress: bool = True,
+    *,
+    shard: tuple[int, int] | None = None,
 ) -> dict:
     """Write the temporal-median background of every row's video (SPEC §5, seed step 3).
 
@@ -202,18 +205,20 @@ def extract_backgrounds(
             share a path, the segments of one BABEL sequence, get one image, from the first of them).
         num_workers: worker processes (1 = in this process).
         overwrite: recompute existing outputs; by default they are skipped, so an interrupted run resumes.
+        shard: ``(K, N)``: only the images at positions K mod N of the rows' distinct outputs, in row order
+            (``glad_hf.data.prepare.shard_items``), so N machines split the rows with no coordination; None = all.
 
     Returns:
-        {"total", "written", "skipped", "output_dir"} (counts of images). Raises RuntimeError naming every video that failed
+        {"total", "written", "skipped", "output_dir"} (counts of images, of the shard). Raises RuntimeError naming every video that failed
         (missing or unreadable), after the others are written.
     """
+    shard = check_shard(shard)
     data_root, output_dir = Path(data_root), Path(output_dir)
-    tasks, skipped, planned = [], 0, set()
-    for row in annotation_rows:
-        output = output_dir / f"{row.rel_path}.jpg"
-        if output in planned:  # several BABEL segments of one sequence: one background, from the first
-            continue
-        planned.add(output)
+    planned = {}
+    for row in annotation_rows:  # several BABEL segments of one sequence: one background, from the first
+        planned.setdefault(output_dir / f"{row.rel_path}.jpg", row)
+    tasks, skipped = [], 0
+    for output, row in shard_items(list(planned.items()), shard):
         if output.is_file() and not overwrite:
             skipped += 1
             continue

@@ -37,18 +37,24 @@ def _unique_frame_numbers(frame_numbers: Sequence[int]) -> tuple[np.ndarray, np.
 
 
 class RawFrameReader:
-    """Reads JPEG frames `img_{:05d}.jpg` from a frame folder."""
+    """Reads JPEG frames `img_{:05d}.jpg` (or `filename_template`) from a frame folder."""
 
     def __init__(self, filename_template: str = FRAME_FILENAME_TEMPLATE):
         self.filename_template = filename_template
         self.frames_decoded = 0
 
-    def read(self, frame_dir: str | os.PathLike, frame_numbers: Sequence[int]) -> np.ndarray:
-        """uint8 `[F, H, W, 3]` frames `frame_numbers` (file numbers) of `frame_dir`."""
+    def read(
+        self, frame_dir: str | os.PathLike, frame_numbers: Sequence[int], filename_template: str | None = None
+    ) -> np.ndarray:
+        """uint8 `[F, H, W, 3]` frames `frame_numbers` (file numbers) of `frame_dir`.
+
+        filename_template: this folder's file names (default: the reader's `filename_template`).
+        """
+        template = filename_template or self.filename_template
         unique, inverse = _unique_frame_numbers(frame_numbers)
         frames = []
         for number in unique:
-            path = os.path.join(frame_dir, self.filename_template.format(number))
+            path = os.path.join(frame_dir, template.format(number))
             try:
                 with Image.open(path) as image:
                     frames.append(np.asarray(image.convert("RGB")))

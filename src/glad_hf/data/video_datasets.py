@@ -72,29 +72,44 @@ class GladClipDataset(Dataset):
         return self.rawframe_reader.frames_decoded + self.video_reader.frames_decoded
 
     def segment_length(self, row: dict) -> int:
-        """Frames in a row's segment: the list's count, except for a Kinetics video, whose count is read from
-        the container (as mmaction's VideoDataset does); a BABEL segment must end within its render."""
+        """Frames in a row's segment: the list's count, except for a video row whose count is read from the
+        container: one with no count (`num_frames < 0`: the whole video from `start_index`) and a source video
+        starting at frame 0 (a Kinetics clip, as mmaction's VideoDataset does). Any other video segment (a
+        BABEL segment) must end within its video."""
         if row["media"] == "rawframes":
+            if row["num_frames"] < 0:
+                raise FrameReadError(
+                    f"{row['video_id']}: a rawframe row needs its frame count, got num_frames={row['num_frames']}"
+                )
             return row["num_frames"]
         if self.video_cache is not None:
             video_frames = self.video_cache.num_frames(self.video_reader, row["path"])
         else:
             video_frames = self.video_reader.num_frames(row["path"])
-        if row["domain"] == _SOURCE:
+        start = row["start_index"]
+        if row["num_frames"] < 0:
+            if start >= video_frames:
+                raise FrameReadError(
+                    f"{row['video_id']} starts at frame {start}, beyond the end of its video {row['path']}, "
+                    f"which has {video_frames} frames"
+                )
+            return video_frames - start
+        if row["domain"] == _SOURCE and start == 0:
             return video_frames
-        end = row["start_index"] + row["num_frames"]
+        end = start + row["num_frames"]
         if end > video_frames:
             raise FrameReadError(
-                f"segment frames {row['start_index']}-{end - 1} of {row['video_id']} end beyond its video "
+                f"segment frames {start}-{end - 1} of {row['video_id']} end beyond its video "
                 f"{row['path']}, which has {video_frames} frames"
             )
         return row["num_frames"]
 
     def read_segment_frames(self, row: dict, indices: np.ndarray) -> torch.Tensor:
-        """uint8 `[F, C, H, W]` frames at 0-based segment `indices` of a row."""
+        """uint8 `[F, C, H, W]` frames at 0-based segment `indices` of a row (rawframes named by the row's
+        `frame_template` where it has one)."""
         numbers = row["start_index"] + np.asarray(indices, dtype=np.int64)
         if row["media"] == "rawframes":
-            frames = self.rawframe_reader.read(row["path"], numbers)
+            frames = self.rawframe_reader.read(row["path"], numbers, row.get("frame_template"))
         elif self.video_cache is not None:
             frames = self.video_cache.read(self.video_reader, row["path"], numbers)
         else:

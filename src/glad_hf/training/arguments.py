@@ -14,65 +14,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from dataclasses import MISSING, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from transformers import HfArgumentParser
 
+from .data_arguments import DataArguments
+from .options import check_choices, check_numbers, option
+
 STAGES = ("pretrain", "tol", "glad", "both")
-DATASETS = ("synthetic", "kinetics2babel")
 MODEL_SIZES = ("i3d_r50_nl", "tiny")
 OPTIMIZERS = ("sgd", "adamw")
 LR_SCHEDULERS = ("constant", "cosine")
 GRL_SCHEDULES = ("constant", "dann")
-
-
-def option(default=MISSING, help: str = "", *, default_factory=MISSING):
-    """A dataclass field with its `--help` text (`HfArgumentParser` reads `metadata["help"]`)."""
-    return field(default=default, default_factory=default_factory, metadata={"help": help})
-
-
-@dataclass
-class DataArguments:
-    """Where the videos and annotation lists are, and how clips are sized."""
-
-    dataset: str = option("synthetic", help="synthetic | kinetics2babel")
-    data_dir: str | None = option(
-        None,
-        help="Root holding k400/ and babel/ (each with train/ and val/). For the synthetic dataset it is "
-        "generated there if absent (default: <cache>/glad_hf/synthetic_k2b).",
-    )
-    annotations: str | None = option(
-        None, help="Path or URL of kinetics2babel.tar (default: the official one)."
-    )
-    cache_dir: str | None = option(None, help="datasets cache folder.")
-    backgrounds_dir: str | None = option(
-        None, help="Median backgrounds for BackgroundBlend (scripts/extract_backgrounds.py)."
-    )
-    short_side: int = option(32, help="Resize the short side to this before cropping.")
-    crop_size: int = option(32, help="Network input height = width.")
-    num_workers: int = option(0, help="DataLoader workers per process.")
-    video_backend: str = option("auto", help="auto | decord | pyav")
-    video_cache_mb: int | None = option(
-        None,
-        help="Keep whole decoded videos in memory, up to this many MiB per process (0 = off): each video "
-        "is decoded once. For datasets that fit in memory; None = 2048 for the synthetic dataset, 0 otherwise.",
-    )
-
-    def __post_init__(self):
-        check_choices(self, dataset=DATASETS)
-        if self.dataset == "kinetics2babel" and not self.data_dir:
-            raise ValueError("--dataset kinetics2babel needs --data_dir (a folder with k400/ and babel/)")
-        if self.data_dir and self.dataset == "kinetics2babel" and not Path(self.data_dir).is_dir():
-            raise ValueError(f"--data_dir {self.data_dir} is not a folder")
-        if self.backgrounds_dir and not Path(self.backgrounds_dir).is_dir():
-            raise ValueError(f"--backgrounds_dir {self.backgrounds_dir} is not a folder")
-        if self.video_cache_mb is None:
-            self.video_cache_mb = 2048 if self.dataset == "synthetic" else 0
-        check_numbers(self, at_least_1="short_side crop_size", at_least_0="num_workers video_cache_mb")
-        if self.crop_size > self.short_side:
-            raise ValueError(f"--crop_size {self.crop_size} is larger than --short_side {self.short_side}")
 
 
 @dataclass
@@ -182,6 +137,11 @@ class GladTrainingArguments:
     background_blend: bool = option(True, help="BackgroundBlend on source clips (SPEC §5).")
     blend_prob: float = option(0.25)
     blend_alpha: float = option(0.75)
+    labelled_domain: str = option(
+        "source",
+        help="Stage 2's labelled data: source (domain adaptation) | target (the supervised-target upper bound: "
+        "trained on the target train labels, no domain classifier, no blending; not UDA).",
+    )
     compare_source_only: bool = option(
         True, help="Also train a source-only stage 2 on the same budget and compare."
     )
@@ -232,7 +192,13 @@ class GladTrainingArguments:
             lr_scheduler_type=LR_SCHEDULERS,
             grl_lambda_schedule=GRL_SCHEDULES,
             optimizer=OPTIMIZERS,
+            labelled_domain=("source", "target"),
         )
+        if self.labelled_domain == "target" and self.background_blend:
+            raise ValueError(
+                "--labelled_domain target trains on target clips, which --background_blend (source backgrounds) "
+                "does not apply to: pass --background_blend false"
+            )
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
         check_numbers(
@@ -252,28 +218,6 @@ class GladTrainingArguments:
 
 
 ARGUMENT_CLASSES = (DataArguments, ModelArguments, GladTrainingArguments)
-
-
-def check_choices(arguments, **allowed: tuple[str, ...]) -> None:
-    """Refuse a flag whose value is not one of its choices, naming it."""
-    for name, choices in allowed.items():
-        if getattr(arguments, name) not in choices:
-            raise ValueError(f"--{name} must be one of {choices}, got {getattr(arguments, name)!r}")
-
-
-def check_numbers(arguments, *, at_least_1="", at_least_0="", positive="", fraction="") -> None:
-    """Refuse a numeric flag out of its range, naming it (None = unset, allowed); each rule lists field names."""
-    rules = [
-        (at_least_1, lambda v: v >= 1, ">= 1"),
-        (at_least_0, lambda v: v >= 0, ">= 0"),
-        (positive, lambda v: v > 0, "> 0"),
-        (fraction, lambda v: 0 <= v <= 1, "in [0, 1]"),
-    ]
-    for names, valid, expected in rules:
-        for name in names.split():
-            value = getattr(arguments, name)
-            if value is not None and not valid(value):
-                raise ValueError(f"--{name} must be {expected}, got {value}")
 
 
 def _read_config_file(path: str) -> dict:

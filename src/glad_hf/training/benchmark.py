@@ -28,7 +28,9 @@ from .data import ensure_backgrounds, glad_cache_dir, load_domains
 from .experiments import motion_pretrained_arguments, results_table, run_experiments, write_report
 from .methods import METHODS, check_methods
 
-BENCHMARK_METHODS = ("source_only", "target_forward", "dann", "gla", "gla_bg", "gla_tol", "glad")
+BENCHMARK_METHODS = (
+    "source_only", "target_forward", "dann", "gla", "gla_bg", "gla_tol", "glad", "target_supervised"
+)  # fmt: skip
 # A ResNet3d-10 (one basic block per stage), 8 channels wide: 0.16 M parameters with the tiny GLAD heads.
 SMALL_RESNET3D = {
     "depth": 18,
@@ -197,7 +199,7 @@ def run_synthetic_benchmark(
         preset: a `PRESETS` name ("default": the README's table; "quick": a smoke test, about 30 s on 2 cores).
         seeds, source_only_seeds: seeds per method and for source-only (default: the preset's). Seeds are
             0, 1, ...; the data are the same for every run.
-        methods: names of `methods.METHODS` (default: the preset's; all seven for "default").
+        methods: names of `methods.METHODS` (default: the preset's; all eight for "default": the seven of the comparison and the supervised-target upper bound).
         num_workers: worker processes with one thread each; 0 = every run in this process.
         data_dir: where the synthetic K->B is generated (default: a folder of the cache named by its content
             hash, reused by later calls).

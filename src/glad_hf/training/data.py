@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+from datasets import DatasetDict
 from torch.utils.data import ConcatDataset
 
 from ..configuration_glad import GladConfig
@@ -23,8 +24,10 @@ from ..data import (
     VideoTrainTransform,
     extract_backgrounds,
     load_k2b_domains,
+    load_two_domains,
 )
 from ..data.annotations import read_annotation_tar
+from ..data.prepare import VIDEO_EXTENSIONS, read_prepare_reports
 from ..data.synthetic import METADATA_FILENAME
 from .arguments import DataArguments, GladTrainingArguments
 
@@ -66,13 +69,65 @@ def video_cache(data_args: DataArguments) -> DecodedVideoCache | None:
 
 
 def load_domains(data_args: DataArguments) -> dict:
-    """{"source": DatasetDict, "target": DatasetDict}; generates the synthetic dataset when needed."""
-    return load_k2b_domains(
-        dataset=data_args.dataset,
-        data_dir=data_root(data_args),
-        annotations=data_args.annotations,
-        cache_dir=data_args.cache_dir,
+    """{"source": DatasetDict, "target": DatasetDict} of the run's --dataset (the synthetic one is generated when
+    needed), less the rows of videos that --exclude_reports list as failed."""
+    if data_args.dataset in ("lists", "folders"):
+        domains = load_two_domains(
+            data_args.dataset,
+            source_root=data_args.source_dir,
+            target_root=data_args.target_dir,
+            source_lists=dict(zip(("train", "test"), data_args.source_lists or (), strict=False)) or None,
+            target_lists=dict(zip(("train", "test"), data_args.target_lists or (), strict=False)) or None,
+            source_classes=data_args.source_classes,
+            target_classes=data_args.target_classes,
+            class_map=data_args.class_map,
+            media=data_args.media,
+            frame_template=data_args.frame_template,
+            source_start_index=data_args.source_start_index,
+            target_start_index=data_args.target_start_index,
+            cache_dir=data_args.cache_dir,
+        )
+    else:
+        domains = load_k2b_domains(
+            dataset=data_args.dataset,
+            data_dir=data_root(data_args),
+            annotations=data_args.annotations,
+            cache_dir=data_args.cache_dir,
+        )
+    if data_args.exclude_reports:
+        failed = set(read_prepare_reports(data_args.exclude_reports))
+        domains = {
+            name: DatasetDict(
+                {split: rows.filter(lambda path: not _listed(path, failed), input_columns="path")
+                 for split, rows in splits.items()}
+            )
+            for name, splits in domains.items()
+        }  # fmt: skip
+    return domains
+
+
+def _listed(path: str, keys: set[str]) -> bool:
+    """Whether a row's media path, less its video extension, ends with one of the report's keys (paths relative to
+    the folder prepare_rawframes read, which may sit anywhere above the row's file)."""
+    stem = (
+        Path(path).with_suffix("")
+        if Path(path).suffix.lstrip(".").lower() in VIDEO_EXTENSIONS
+        else Path(path)
     )
+    parts = stem.parts
+    return any("/".join(parts[i:]) in keys for i in range(len(parts)))
+
+
+def dataset_name(data_args: DataArguments) -> str:
+    """The run's data as model cards name it: the --dataset, or `<source root>-to-<target root>` for any two domains."""
+    if data_args.dataset in ("lists", "folders"):
+        return f"{Path(data_args.source_dir).name}-to-{Path(data_args.target_dir).name}"
+    return data_args.dataset
+
+
+def class_names(domains: dict) -> list[str]:
+    """The dataset's class names (its `label` ClassLabel, shared by both domains)."""
+    return list(domains["source"]["train"].features["label"].names)
 
 
 def ensure_backgrounds(data_args: DataArguments, num_workers: int = 2) -> Path:
@@ -111,7 +166,7 @@ def glad_train_dataset(
 ) -> GladClipDataset | DomainPairedDataset:
     """Stage-2 training items (SPEC §2, §5, §7): source clips (train-mode sampling, augmentation, BackgroundBlend with
     --background_blend) paired with target clips (test-mode sampling, augmentation) when `forward_target`; source
-    clips alone otherwise (no target video is decoded)."""
+    clips alone otherwise (no target video is decoded); labelled target clips alone with --labelled_domain target."""
     background = None
     if train_args.background_blend:
         background = BackgroundBlend(
@@ -124,6 +179,13 @@ def glad_train_dataset(
         **view_geometry(config),
     )
     sizes = dict(short_side=data_args.short_side, crop_size=data_args.crop_size)
+    if (
+        train_args.labelled_domain == "target"
+    ):  # the supervised-target upper bound: target labels, no adaptation
+        target_sampling = dict(test_mode=True, seed=train_args.seed + 1)
+        return GladClipDataset(
+            domains["target"]["train"], VideoTrainTransform(**sizes), **target_sampling, **common
+        )
     source = GladClipDataset(
         domains["source"]["train"],
         VideoTrainTransform(**sizes, background_blend=background),

@@ -13,6 +13,9 @@ from glad_hf.labels import K2B_LABELS
 from glad_hf.training.checkpointing import atomic_write_text
 
 MODEL_CARD_TEMPLATE_NAME = "glad_model_card.md"
+# The data the card's Kinetics->BABEL text is about (the synthetic data stands in for it).
+K2B_DATASETS = ("kinetics2babel", "synthetic")
+K2B_EVAL_NAME = "Kinetics→BABEL, target test (BABEL val)"
 
 GLAD_CITATION = """@inproceedings{leebae2024glad,
   title={{GLAD}: Global-Local View Alignment and Background Debiasing for Video Domain Adaptation},
@@ -92,7 +95,7 @@ def render_model_card(
     training_summary: Mapping | None = None,
     config_summary: Mapping | None = None,
     base_model: str | None = None,
-    eval_dataset_name: str = "Kinetics→BABEL, target test (BABEL val)",
+    eval_dataset_name: str | None = None,
     license: str | None = None,
     template_path: str | os.PathLike | None = None,
 ) -> ModelCard:
@@ -109,10 +112,14 @@ def render_model_card(
         config_summary: model configuration fields to show, one table row per key; `backbone_type`,
             `domain_alignment`, `test_view_aggregation` and `id2label` also shape the text.
         base_model: Hub id of the checkpoint training started from, if any.
-        eval_dataset_name: pretty name of the evaluation data.
+        eval_dataset_name: pretty name of the evaluation data (default: Kinetics→BABEL's target test, BABEL val,
+            for the "kinetics2babel" and "synthetic" data; "<dataset_name>, target test" otherwise).
         license: licence id for the metadata; None leaves it out (the card explains the data licences).
         template_path: Jinja template to use instead of `model_cards/glad_model_card.md`.
     """
+    kinetics2babel = dataset_name.split("/")[-1] in K2B_DATASETS
+    if eval_dataset_name is None:
+        eval_dataset_name = K2B_EVAL_NAME if kinetics2babel else f"{dataset_name}, target test"
     eval_results = dict(eval_results or {})
     config_summary = dict(config_summary or {})
     split = eval_results.get("split", "test")
@@ -164,8 +171,7 @@ def render_model_card(
             "domain-adaptation",
             "unsupervised-domain-adaptation",
             "glad",
-            "kinetics",
-            "babel",
+            *(["kinetics", "babel"] if kinetics2babel else []),
         ],
         eval_results=model_index_results or None,
     )
@@ -178,6 +184,8 @@ def render_model_card(
         model_name=model_name,
         base_model=base_model,
         dataset_name=dataset_name,
+        kinetics2babel=kinetics2babel,
+        num_labels=len(class_names),
         backbone_description=_BACKBONE_DESCRIPTIONS.get(backbone_type or "resnet3d", f"`{backbone_type}`"),
         domain_alignment_description=_domain_alignment_description(config_summary.get("domain_alignment")),
         label_list=", ".join(f"{index} {name}" for index, name in enumerate(class_names)),

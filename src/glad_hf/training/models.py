@@ -13,7 +13,6 @@ from safetensors import safe_open
 from transformers.utils import logging as transformers_logging
 
 from ..configuration_glad import GladConfig
-from ..labels import K2B_LABELS
 from .arguments import ModelArguments
 
 logger = get_logger(__name__)
@@ -53,9 +52,12 @@ def check_model_source(source: str | None, flag: str) -> None:
         raise ValueError(f"{flag} {folder} has no backbone weights (no 'glad.backbone.*' tensors)")
 
 
-def build_config(model_args: ModelArguments, init: str | None, **overrides) -> GladConfig:
-    """The run's GladConfig: the init folder's architecture (or the chosen size) with this run's switches; the
-    loss numbers (`grl_lambda`, `domain_loss_weight`) are the config's unless the arguments set them."""
+def build_config(
+    model_args: ModelArguments, init: str | None, labels: list[str] | None = None, **overrides
+) -> GladConfig:
+    """The run's GladConfig: the init folder's architecture (or the chosen size) with this run's switches and the
+    dataset's class names `labels` (a classifier of other classes gets a new head); the loss numbers (`grl_lambda`,
+    `domain_loss_weight`) are the config's unless the arguments set them."""
     settings = dict(
         domain_alignment=tuple(model_args.domain_alignment),
         batch_norm_grouping=model_args.batch_norm_grouping,
@@ -64,14 +66,11 @@ def build_config(model_args: ModelArguments, init: str | None, **overrides) -> G
     for name in ("grl_lambda", "domain_loss_weight"):
         if getattr(model_args, name) is not None:
             settings[name] = getattr(model_args, name)
+    if labels is not None:
+        settings.update(id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)})
     settings.update(overrides)
     if init:
         saved, _ = GladConfig.get_config_dict(init)
-        if len(saved.get("id2label") or K2B_LABELS) != len(K2B_LABELS) and "id2label" not in settings:
-            # e.g. starting from the Kinetics-400 classifier
-            settings.update(
-                id2label=dict(enumerate(K2B_LABELS)), label2id={name: i for i, name in enumerate(K2B_LABELS)}
-            )
         return GladConfig.from_dict({**saved, **settings})  # validated as a new config is
     if model_args.backbone_type:
         backbone = json.loads(model_args.backbone_config) if model_args.backbone_config else None

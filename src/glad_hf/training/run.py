@@ -56,6 +56,21 @@ def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
     return accelerator
 
 
+def stage2_label(model_args: ModelArguments, train_args: GladTrainingArguments) -> str:
+    if train_args.labelled_domain == "target":
+        return "supervised target"
+    return "GLAD" if model_args.domain_alignment else "source-only"
+
+
+def check_combinations(model_args: ModelArguments, train_args: GladTrainingArguments) -> None:
+    """Refuse, before any work, switches of different argument groups that contradict each other."""
+    if train_args.labelled_domain == "target" and (model_args.domain_alignment or model_args.forward_target):
+        raise ValueError(
+            "--labelled_domain target trains on the target's labels alone: pass --domain_alignment none and "
+            "--forward_target false with it"
+        )
+
+
 def check_motion_pretraining(
     data_args: DataArguments, model_args: ModelArguments, train_args: GladTrainingArguments
 ) -> None:
@@ -140,6 +155,7 @@ def run_training(
     """Run the stages `train_args.stage` asks for; returns their results by stage name."""
     check_model_source(model_args.init_model, "--init_model")
     check_motion_pretraining(data_args, model_args, train_args)
+    check_combinations(model_args, train_args)
     accelerator = accelerator or make_accelerator(train_args)
     output_dir = Path(train_args.output_dir)
     set_seed(train_args.seed)
@@ -195,7 +211,7 @@ def run_training(
                 results["tol"].model_dir, path_in_repo="tol", commit_message="Stage 1 (TOL) model"
             )
     if train_args.stage in ("glad", "both"):
-        runs = [("glad", model_args, train_args, "GLAD" if model_args.domain_alignment else "source-only")]
+        runs = [("glad", model_args, train_args, stage2_label(model_args, train_args))]
         if train_args.compare_source_only and model_args.domain_alignment:
             runs.append(
                 ("source_only", *method_arguments("source_only", model_args, train_args), "source-only")

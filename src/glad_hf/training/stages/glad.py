@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ...modeling_glad import GladForVideoClassification
 from ..arguments import GladTrainingArguments
-from ..data import evaluation_dataset, glad_train_dataset
+from ..data import class_names, dataset_name, evaluation_dataset, glad_train_dataset
 from ..evaluation import classification_metrics, predict
 from ..loop import TrainingPlan, train
 from ..models import build_config, load_model
@@ -43,14 +43,14 @@ def train_glad_stage(context: StageContext, stage_dir: Path, *, init: str | None
     start = time.time()
     accelerator, domains, data_args = context.accelerator, context.domains, context.data_args
     model_args, train_args = context.model_args, context.train_args
-    config = build_config(model_args, init)
+    config = build_config(model_args, init, labels=class_names(domains))
     model = load_model(
         GladForVideoClassification, config, init, gradient_checkpointing=model_args.gradient_checkpointing
     )
     num_processes = accelerator.num_processes
     card_base = dict(
         model_id=model_id(train_args, stage_dir),
-        dataset_name=data_args.dataset,
+        dataset_name=dataset_name(data_args),
         base_model=init,
         config_summary=config_summary(config),
     )

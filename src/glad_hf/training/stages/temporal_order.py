@@ -11,7 +11,7 @@ import torch
 from accelerate import Accelerator
 
 from ...modeling_glad import GladForTemporalOrderLearning
-from ..data import temporal_order_dataset
+from ..data import class_names, dataset_name, temporal_order_dataset
 from ..loop import TrainingPlan, train
 from ..models import build_config, load_model
 from ..optim import make_optimizer, step_decay_schedule
@@ -46,7 +46,7 @@ def train_temporal_order_stage(context: StageContext, stage_dir: Path) -> StageR
     start = time.time()
     accelerator, domains, data_args = context.accelerator, context.domains, context.data_args
     model_args, train_args = context.model_args, context.train_args
-    config = build_config(model_args, model_args.init_model)
+    config = build_config(model_args, model_args.init_model, labels=class_names(domains))
     model = load_model(
         GladForTemporalOrderLearning,
         config,
@@ -99,7 +99,7 @@ def train_temporal_order_stage(context: StageContext, stage_dir: Path) -> StageR
     }
     card = dict(
         model_id=model_id(train_args, stage_dir),
-        dataset_name=data_args.dataset,
+        dataset_name=dataset_name(data_args),
         training_summary=summary,
         config_summary=config_summary(config),
         base_model=model_args.init_model,
