@@ -1,11 +1,14 @@
 """The GLAD model through the Hub client against the local fake Hub: push, then from_pretrained from a fresh
-cache; and a training run whose uploads all fail still finishes."""
+cache; a training run whose uploads all fail still finishes; --hub_strategy every_save and checkpoint, and a killed
+run resumed from the Hub on another machine."""
+# ruff: noqa: F811  (test functions take the module-scoped `synthetic_root` fixture imported from test_train_glad)
 
+import pytest
 import torch
 from test_train_glad import synthetic_root, tiny_run_args  # noqa: F401  (module-scoped fixture)
 
 from glad_hf import GladForVideoClassification, GladVideoProcessor
-from glad_hf.training import run
+from glad_hf.training import loop, run
 from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.hub import BackgroundHubUploader
 from glad_hf.training.run import run_training
@@ -33,7 +36,7 @@ def test_push_then_from_pretrained_gives_the_same_logits(fake_hub, tmp_path):
     assert processor.crop_size["height"] == 32
 
 
-def test_training_finishes_when_every_upload_fails(fake_hub, synthetic_root, tmp_path, monkeypatch):  # noqa: F811
+def test_training_finishes_when_every_upload_fails(fake_hub, synthetic_root, tmp_path, monkeypatch):
     fake_hub.fail_requests("", times=10_000, status=500)
     uploaders = []
 
@@ -44,9 +47,90 @@ def test_training_finishes_when_every_upload_fails(fake_hub, synthetic_root, tmp
     monkeypatch.setattr(run, "BackgroundHubUploader", quick_uploader)
     args = parse_arguments(
         tiny_run_args(synthetic_root, tmp_path / "run", "--stage", "glad", "--max_train_steps", "1",
-                      "--compare_source_only", "false", "--push_to_hub", "true", "--hub_model_id", "glad-org/x")
+                      "--compare_source_only", "false", "--push_to_hub", "true", "--hub_model_id", "glad-org/x",
+                      "--hub_strategy", "end")
     )  # fmt: skip
     results = run_training(*args)
     assert (results["glad"].model_dir / "model.safetensors").is_file()
     status = uploaders[0].status()
-    assert status.submitted == 1 and status.failed == 1 and "500" in status.last_error
+    assert (
+        status.submitted == 2 and status.failed == 2 and "500" in status.last_error
+    )  # the stage folder, the root
+
+
+@pytest.fixture
+def quick_uploads(monkeypatch):
+    """The real uploader with short waits between retries; yields the uploaders the runs create."""
+    uploaders = []
+
+    def quick_uploader(*args, **kwargs):
+        uploaders.append(BackgroundHubUploader(*args, **kwargs, backoff=0.01))
+        return uploaders[-1]
+
+    monkeypatch.setattr(run, "BackgroundHubUploader", quick_uploader)
+    return uploaders
+
+
+def test_every_save_pushes_each_saved_model_into_the_stage_folder(
+    fake_hub, synthetic_root, tmp_path, quick_uploads
+):
+    args = tiny_run_args(synthetic_root, tmp_path / "run", "--stage", "glad", "--max_train_steps", "2",
+                         "--compare_source_only", "false", "--push_to_hub", "true", "--hub_model_id", "glad-org/run",
+                         "--hub_strategy", "every_save")  # fmt: skip
+    run_training(*parse_arguments(args))
+    status = quick_uploads[0].status()
+    # saved: best/ after the validation, last/; then the finished stage folder and the headline model at the root
+    assert status.submitted == 4 and status.done == 4
+    files = fake_hub.files("glad-org/run")
+    for path in (
+        "glad/best/model.safetensors",
+        "glad/model.safetensors",
+        "glad/complete.json",
+        "model.safetensors",
+    ):
+        assert path in files, sorted(files)
+    assert not any(path.startswith("glad/last-checkpoint") for path in files)  # not with every_save
+
+
+def _weights(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_a_run_killed_on_one_machine_resumes_from_the_hub_on_another(
+    fake_hub,
+    synthetic_root,
+    tmp_path,
+    monkeypatch,
+    quick_uploads,  # noqa: F811
+):
+    common = ["--stage", "glad", "--max_train_steps", "5", "--num_train_epochs", "3", "--checkpointing_steps", "2",
+              "--compare_source_only", "false", "--evaluate_every_epoch", "false"]  # fmt: skip
+    straight = run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "straight", *common)))
+    expected = _weights(straight["glad"].model)
+
+    original = loop._log_step
+
+    def crash_at_step_3(accelerator, progress, logging_steps, prefix, values):
+        original(accelerator, progress, logging_steps, prefix, values)
+        if progress.global_step == 3:
+            raise KeyboardInterrupt("the machine died")
+
+    monkeypatch.setattr(loop, "_log_step", crash_at_step_3)
+    pushing = ["--push_to_hub", "true", "--hub_model_id", "glad-org/run", "--hub_strategy", "checkpoint"]
+    with pytest.raises(KeyboardInterrupt):
+        run_training(
+            *parse_arguments(tiny_run_args(synthetic_root, tmp_path / "machine_a", *common, *pushing))
+        )
+    monkeypatch.setattr(loop, "_log_step", original)
+    assert quick_uploads[0].wait(timeout=60)
+    assert "glad/last-checkpoint/progress.json" in fake_hub.files("glad-org/run")
+
+    elsewhere = tmp_path / "machine_b"  # nothing of the first run on this disk
+    resumed = run_training(
+        *parse_arguments(tiny_run_args(synthetic_root, elsewhere, *common, "--resume_from_checkpoint", "hub",
+                                       "--hub_model_id", "glad-org/run"))
+    )  # fmt: skip
+    assert resumed["glad"].metrics["steps"] == 5
+    assert (elsewhere / "glad" / "checkpoints").is_dir()
+    for key, value in _weights(resumed["glad"].model).items():
+        torch.testing.assert_close(value, expected[key], rtol=1e-5, atol=1e-6, msg=key)

@@ -21,6 +21,7 @@ import yaml
 from transformers import HfArgumentParser
 
 from .data_arguments import DataArguments
+from .hub_sync import HUB_STRATEGIES
 from .options import check_choices, check_numbers, option
 
 STAGES = ("pretrain", "tol", "glad", "both")
@@ -169,7 +170,9 @@ class GladTrainingArguments:
     )
     checkpoints_total_limit: int = option(2)
     resume_from_checkpoint: str | None = option(
-        None, help="'latest' or a checkpoint folder of the stage being trained."
+        None,
+        help="'latest', a checkpoint folder of the stage being trained, or 'hub': what --hub_model_id holds of the "
+        "run (finished stages, the newest training state of the interrupted one; --hub_strategy checkpoint).",
     )
     evaluate_every_epoch: bool = option(True)
     eval_split: str = option("test", help="Target split for validation and the final scores.")
@@ -182,6 +185,11 @@ class GladTrainingArguments:
     report_to: str = option("tensorboard", help="tensorboard | wandb | all | none")
     push_to_hub: bool = option(False)
     hub_model_id: str | None = option(None)
+    hub_strategy: str = option(
+        "every_save",
+        help="With --push_to_hub: end (each stage's model when it is done) | every_save (also every saved model) | "
+        "checkpoint (also the newest training state, for --resume_from_checkpoint hub) | all_checkpoints.",
+    )
     hub_private: bool = option(False)
     hub_token: str | None = option(None)
 
@@ -201,6 +209,11 @@ class GladTrainingArguments:
             )
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
+        check_choices(self, hub_strategy=HUB_STRATEGIES)
+        if self.resume_from_checkpoint == "hub" and not self.hub_model_id:
+            raise ValueError(
+                "--resume_from_checkpoint hub needs --hub_model_id ORG/NAME (the repo the run pushed to)"
+            )
         check_numbers(
             self,
             at_least_1="num_train_epochs max_train_steps per_device_train_batch_size per_device_eval_batch_size "

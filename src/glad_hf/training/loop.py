@@ -74,6 +74,9 @@ class TrainingPlan:
     eval_datasets: dict[str, Dataset] = field(default_factory=dict)
     eval_batch_size: int = 16
     validate: Callable | None = None
+    on_checkpoint: Callable | None = (
+        None  # (stage_dir, checkpoint folder), in the main process, after each save
+    )
 
 
 @dataclass
@@ -107,7 +110,7 @@ def checkpoint_dirs(stage_dir: Path) -> list[Path]:
 
 
 def _save_checkpoint(
-    accelerator: Accelerator, stage_dir: Path, progress: TrainingProgress, limit: int
+    accelerator: Accelerator, stage_dir: Path, progress: TrainingProgress, plan: TrainingPlan, limit: int
 ) -> None:
     folder = stage_dir / "checkpoints" / f"step_{progress.global_step:08d}"
     state = json.dumps(dataclasses.asdict(progress))
@@ -115,6 +118,8 @@ def _save_checkpoint(
     if accelerator.is_main_process:
         for old in checkpoint_dirs(stage_dir)[:-limit]:
             shutil.rmtree(old, ignore_errors=True)
+        if plan.on_checkpoint:
+            plan.on_checkpoint(stage_dir, folder)
 
 
 def _resume(accelerator: Accelerator, stage_dir: Path, resume: str | None) -> TrainingProgress:
@@ -234,7 +239,7 @@ def train(
             values = dict(values, lr=scheduler.get_last_lr()[0], skipped_steps=progress.skipped_steps)
             _log_step(accelerator, progress, train_args.logging_steps, plan.name, values)
             if train_args.checkpointing_steps and progress.global_step % train_args.checkpointing_steps == 0:
-                _save_checkpoint(accelerator, stage_dir, progress, train_args.checkpoints_total_limit)
+                _save_checkpoint(accelerator, stage_dir, progress, plan, train_args.checkpoints_total_limit)
             if progress.global_step >= max_steps:
                 break
         epoch_finished = progress.batches_done_in_epoch >= len(loader)
@@ -243,7 +248,7 @@ def train(
             progress.batches_done_in_epoch = 0
         if plan.validate and (epoch_finished or progress.global_step >= max_steps):
             plan.validate(model, eval_loaders, progress)
-        _save_checkpoint(accelerator, stage_dir, progress, train_args.checkpoints_total_limit)
+        _save_checkpoint(accelerator, stage_dir, progress, plan, train_args.checkpoints_total_limit)
     bar.close()
     return TrainedStage(model, progress, eval_loaders)
 

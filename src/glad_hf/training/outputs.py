@@ -73,12 +73,17 @@ def processor_for(config: GladConfig, data_args: DataArguments) -> GladVideoProc
     )
 
 
-def save_model(accelerator: Accelerator, model, data_args: DataArguments, folder: Path, card: dict) -> None:
-    """`save_pretrained` folder (float32 weights, processor, model card `card`), written by the main process."""
+def save_model(
+    accelerator: Accelerator, model, data_args: DataArguments, folder: Path, card: dict, publisher=None
+) -> None:
+    """`save_pretrained` folder (float32 weights, processor, model card `card`), written by the main process and
+    handed to `publisher` (a `hub_sync.HubPublisher`, or None)."""
     if accelerator.is_main_process:
         unwrapped = accelerator.unwrap_model(model)
         atomic_save_pretrained(unwrapped, processor_for(unwrapped.config, data_args), folder)
         write_model_card(folder, **card)
+        if publisher is not None:
+            publisher.model_saved(folder.parent, folder)
     accelerator.wait_for_everyone()
 
 

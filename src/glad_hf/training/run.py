@@ -19,6 +19,7 @@ from .arguments import DataArguments, GladTrainingArguments, ModelArguments
 from .checkpointing import atomic_write_json
 from .data import glad_cache_dir, load_domains, motion_pretraining_config
 from .hub import BackgroundHubUploader
+from .hub_sync import HubPublisher, download_stage_state
 from .methods import method_arguments
 from .models import build_config, check_model_source
 from .outputs import StageResult, completed_stage, load_stage_result
@@ -54,6 +55,20 @@ def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
             "--mixed_precision bf16 or no"
         )
     return accelerator
+
+
+def fetch_stage_from_hub(
+    accelerator: Accelerator, train_args: GladTrainingArguments, stage_dir: Path
+) -> None:
+    """`--resume_from_checkpoint hub`: bring the stage's state on --hub_model_id (a finished stage, or its newest
+    training state) into `stage_dir`, in the main process, before the stage resumes from it."""
+    if accelerator.is_main_process:
+        found = download_stage_state(train_args.hub_model_id, stage_dir, token=train_args.hub_token)
+        logger.info(
+            f"{stage_dir.name}: from {train_args.hub_model_id}: {found or 'nothing yet'}",
+            main_process_only=True,
+        )
+    accelerator.wait_for_everyone()
 
 
 def stage2_label(model_args: ModelArguments, train_args: GladTrainingArguments) -> str:
@@ -183,11 +198,12 @@ def run_training(
         accelerator.init_trackers("glad", config=flat)
     with accelerator.main_process_first():
         domains = load_domains(data_args)
-    uploader = None
+    uploader = publisher = None
     if train_args.push_to_hub and accelerator.is_main_process:
         uploader = BackgroundHubUploader(
             train_args.hub_model_id, token=train_args.hub_token, private=train_args.hub_private
         )
+        publisher = HubPublisher(uploader, train_args.hub_strategy)
 
     results: dict[str, StageResult] = {}
     if model_args.motion_pretraining:
@@ -198,18 +214,20 @@ def run_training(
         set_seed(train_args.seed)  # later stages draw the same numbers whether pre-training ran or was cached
     stage2_init = model_args.init_model
     resume = train_args.resume_from_checkpoint
+    if resume == "hub":  # what the Hub holds of each stage is brought here first, then resumed as "latest"
+        train_args = dataclasses.replace(train_args, resume_from_checkpoint="latest")
     if train_args.stage in ("tol", "both"):
         stage_dir = output_dir / "tol"
+        if resume == "hub":
+            fetch_stage_from_hub(accelerator, train_args, stage_dir)
         if resume and completed_stage(stage_dir):
             results["tol"] = load_stage_result(stage_dir, "tol")
         else:
-            context = StageContext(accelerator, domains, data_args, model_args, train_args)
+            context = StageContext(accelerator, domains, data_args, model_args, train_args, publisher)
             results["tol"] = train_temporal_order_stage(context, stage_dir)
+            if publisher:
+                publisher.stage_finished(stage_dir, headline=False)
         stage2_init = str(results["tol"].model_dir)
-        if uploader:
-            uploader.submit(
-                results["tol"].model_dir, path_in_repo="tol", commit_message="Stage 1 (TOL) model"
-            )
     if train_args.stage in ("glad", "both"):
         runs = [("glad", model_args, train_args, stage2_label(model_args, train_args))]
         if train_args.compare_source_only and model_args.domain_alignment:
@@ -219,13 +237,15 @@ def run_training(
         for name, args, stage_train_args, label in runs:
             stage_dir = output_dir / name
             set_seed(train_args.seed)
+            if resume == "hub":
+                fetch_stage_from_hub(accelerator, train_args, stage_dir)
             if resume and completed_stage(stage_dir):
                 results[name] = load_stage_result(stage_dir, name)
                 continue
-            context = StageContext(accelerator, domains, data_args, args, stage_train_args)
+            context = StageContext(accelerator, domains, data_args, args, stage_train_args, publisher)
             results[name] = train_glad_stage(context, stage_dir, init=stage2_init, label=label)
-            if uploader and name == "glad":
-                uploader.submit(results[name].model_dir, commit_message="GLAD model (last)")
+            if publisher:
+                publisher.stage_finished(stage_dir, headline=name == "glad")
     accelerator.end_training()
     if uploader:
         status = uploader.close()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from accelerate import Accelerator
 
 from ..arguments import DataArguments, GladTrainingArguments, ModelArguments
+from ..hub_sync import HubPublisher
 
 
 @dataclass(frozen=True)
@@ -19,3 +20,4 @@ class StageContext:
     data_args: DataArguments
     model_args: ModelArguments
     train_args: GladTrainingArguments
+    publisher: HubPublisher | None = None  # --push_to_hub, in the main process

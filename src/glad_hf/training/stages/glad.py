@@ -89,7 +89,7 @@ def train_glad_stage(context: StageContext, stage_dir: Path, *, init: str | None
             card = dict(
                 card_base, eval_results=dict(metrics, split=train_args.eval_split), training_summary=summary
             )
-            save_model(accelerator, model, data_args, stage_dir / "best", card)
+            save_model(accelerator, model, data_args, stage_dir / "best", card, context.publisher)
 
     plan = TrainingPlan(
         name=stage_dir.name,
@@ -116,6 +116,7 @@ def train_glad_stage(context: StageContext, stage_dir: Path, *, init: str | None
             "source": evaluation_dataset(domains["source"]["test"], config, data_args),
         },
         eval_batch_size=train_args.per_device_eval_batch_size,
+        on_checkpoint=context.publisher and context.publisher.checkpoint_saved,
         validate=validate if train_args.evaluate_every_epoch else None,
     )
     trained = train(accelerator, plan, data_args, train_args, stage_dir, train_args.resume_from_checkpoint)
@@ -147,7 +148,7 @@ def train_glad_stage(context: StageContext, stage_dir: Path, *, init: str | None
     card = dict(
         card_base, eval_results=dict(scores["target"], split=train_args.eval_split), training_summary=summary
     )
-    save_model(accelerator, trained.model, data_args, stage_dir / "last", card)
+    save_model(accelerator, trained.model, data_args, stage_dir / "last", card, context.publisher)
     if accelerator.is_main_process:
         title = f"{label}: target {train_args.eval_split}, MCA {100 * scores['target']['mean_class_accuracy']:.1f}"
         save_confusion_matrix(scores["target"], config, stage_dir / "confusion_matrix.png", title)

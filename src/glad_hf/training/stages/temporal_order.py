@@ -82,6 +82,7 @@ def train_temporal_order_stage(context: StageContext, stage_dir: Path) -> StageR
         max_steps=train_args.tol_max_train_steps,
         eval_datasets={"test": temporal_order_dataset(domains, "test", config, data_args, train_args.seed)},
         eval_batch_size=train_args.per_device_eval_batch_size,
+        on_checkpoint=context.publisher and context.publisher.checkpoint_saved,
     )
     trained = train(accelerator, plan, data_args, train_args, stage_dir, train_args.resume_from_checkpoint)
     progress = trained.progress
@@ -104,7 +105,7 @@ def train_temporal_order_stage(context: StageContext, stage_dir: Path) -> StageR
         config_summary=config_summary(config),
         base_model=model_args.init_model,
     )
-    save_model(accelerator, trained.model, data_args, stage_dir / "last", card)
+    save_model(accelerator, trained.model, data_args, stage_dir / "last", card, context.publisher)
     metrics["steps"] = progress.global_step
     label = "temporal-order learning"
     seconds = finish_stage(accelerator, stage_dir, progress.history, metrics, label=label, start=start)
