@@ -5,7 +5,8 @@
         --output_dir eval/
 
 Writes <output_dir>/metrics.json and <output_dir>/confusion_matrix.png (default: beside the model if it is a
-local folder, else ./eval).
+local folder, else ./eval). With --update_card (a local model folder), the results are added to the folder's model
+card: its `model-index` metadata and a results table (the rest of the card is kept; written atomically).
 """
 
 import argparse
@@ -13,9 +14,10 @@ from pathlib import Path
 
 from glad_hf.training.arguments import DataArguments
 from glad_hf.training.evaluation import evaluate_checkpoint
+from glad_hf.training.model_card import update_model_card_results
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="save_pretrained folder or Hub id")
     parser.add_argument("--split", default="test", choices=["train", "test"])
@@ -27,7 +29,14 @@ def main() -> None:
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--num_workers", type=int, default=0)
     parser.add_argument("--output_dir", default=None)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--update_card",
+        action="store_true",
+        help="add the results to the model folder's card (README.md): model-index metadata and a results table",
+    )
+    args = parser.parse_args(argv)
+    if args.update_card and not Path(args.model).is_dir():
+        parser.error(f"--update_card needs a local model folder, and {args.model} is not one")
     data_args = DataArguments(
         dataset=args.dataset,
         data_dir=args.data_dir,
@@ -47,6 +56,9 @@ def main() -> None:
         f"  top-5 {100 * metrics['top5_accuracy']:.2f}"
     )
     print(f"wrote {Path(output_dir) / 'metrics.json'} and {Path(output_dir) / 'confusion_matrix.png'}")
+    if args.update_card:
+        card = update_model_card_results(args.model, metrics, dataset_name=args.dataset)
+        print(f"added the results to {card}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ MODEL_SIDE = [
     "conversion.py",
     "frame_sampling.py",
     "labels.py",
+    "publishing.py",
+    "remote_code.py",
     *[f"backbones/{p.name}" for p in (PACKAGE / "backbones").glob("*.py")],
 ]
 # configs (and the registry, and the backbones package that re-exports them) load without any network module

@@ -4,7 +4,9 @@ Handles the Kinetics-400 I3D initialisation (backbone + 400-class head), TOL che
 and GLAD checkpoints (backbone + 12-class head + three domain classifiers), as `{'state_dict': ...}` or bare state
 dicts, with or without DDP's `module.` prefix; the backbone is mmaction's I3D `ResNet3d` or its `ResNetTSM` (told
 apart by the shifted conv's `conv1.conv.net.weight` keys). A torchvision ImageNet ResNet state dict (the usual TSM
-initialisation) becomes a TSM GLAD with new heads.
+initialisation) becomes a TSM GLAD with new heads. Each folder gets a model card and a `provenance.json` (source
+file, sha256, model-zoo identity, keys used / ignored / newly initialised; `glad_hf.publishing`); `--push_to_hub
+ORG/NAME` pushes it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import torch
 from .backbones import TSMConfig
 from .configuration_glad import GladConfig
 from .modeling_glad import GladForTemporalOrderLearning, GladForVideoClassification
+from .publishing import check_repo_id, conversion_provenance, push_model_folder, write_converted_model_card
 from .video_processing_glad import GladVideoProcessor
 
 # mmaction non-local sub-module -> ours
@@ -49,17 +52,56 @@ _TORCHVISION_BLOCK_NAMES = {
 }
 
 
+_KIND_DESCRIPTIONS = {
+    "backbone": "an mmaction2 recognizer's backbone alone",
+    "classifier": "an mmaction2 recognizer: backbone and a {source_num_labels}-class head",
+    "tol": "a GLAD stage-1 (TOL) checkpoint: backbone and clip-order head",
+    "glad": "a GLAD checkpoint: backbone, {source_num_labels}-class head and three domain classifiers",
+    "imagenet_resnet": "a torchvision ImageNet ResNet state dict",
+}
+
+
 @dataclass
 class ConversionReport:
-    """What a conversion used, ignored and had to initialise."""
+    """What a conversion used, ignored and had to initialise, and what the checkpoint was: `kind` is "backbone",
+    "classifier" (backbone + action head, e.g. Kinetics-400), "tol", "glad" or "imagenet_resnet";
+    `source_num_labels` is the size of the checkpoint's action head (None without one)."""
 
     used: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     initialised: list[str] = field(default_factory=list)
     architecture: str = ""
+    kind: str = ""
+    backbone_type: str = ""
+    num_labels: int | None = None
+    source_num_labels: int | None = None
+
+    @property
+    def kind_description(self) -> str:
+        return _KIND_DESCRIPTIONS.get(self.kind, self.kind).format(source_num_labels=self.source_num_labels)
+
+    def to_dict(self) -> dict:
+        """Everything in the report, for `provenance.json`."""
+        return {
+            "kind": self.kind,
+            "kind_description": self.kind_description,
+            "architecture": self.architecture,
+            "backbone_type": self.backbone_type,
+            "num_labels": self.num_labels,
+            "source_num_labels": self.source_num_labels,
+            "counts": {
+                "used": len(self.used),
+                "ignored": len(self.ignored),
+                "initialised": len(self.initialised),
+            },
+            "used": list(self.used),
+            "ignored": list(self.ignored),
+            "initialised": list(self.initialised),
+        }
 
     def summary(self) -> str:
-        lines = [f"architecture: {self.architecture}", f"used {len(self.used)} checkpoint keys"]
+        lines = [f"checkpoint: {self.kind_description}"] if self.kind else []
+        lines += [f"architecture: {self.architecture}", f"used {len(self.used)} checkpoint keys"]
         lines.append(
             f"ignored {len(self.ignored)} keys" + (f": {', '.join(self.ignored)}" if self.ignored else "")
         )
@@ -231,6 +273,13 @@ def convert_mmaction_state_dict(
         return None if key.startswith(_IGNORED_PREFIXES) else key_to_glad(key, config.domain_num_layers)
 
     report = _load_converted(model, state_dict, convert_key, head)
+    if is_tol:
+        report.kind = "tol"
+    elif any(re.match(r"neck\.\d+\.fc_domain\.", k) for k in state_dict):
+        report.kind = "glad"
+    else:
+        report.kind = "classifier" if head is not None else "backbone"
+    report.source_num_labels = int(head.shape[0]) if head is not None else None
     return model, report
 
 
@@ -262,6 +311,7 @@ def convert_torchvision_resnet_state_dict(
         head=None,
         optional_suffixes=("num_batches_tracked",),
     )
+    report.kind = "imagenet_resnet"
     return model, report
 
 
@@ -271,7 +321,9 @@ def _load_converted(model, state_dict, convert_key, head, optional_suffixes=()) 
     model_class = type(model)
     num_labels = model.config.num_labels
     target = model.state_dict()
-    report = ConversionReport(architecture=model_class.__name__)
+    report = ConversionReport(
+        architecture=model_class.__name__, backbone_type=model.config.backbone_type, num_labels=num_labels
+    )
     converted = {}
     for key, tensor in state_dict.items():
         ours = convert_key(key)
@@ -309,11 +361,19 @@ def convert_mmaction_checkpoint(
     num_labels: int | None = None,
     config: GladConfig | None = None,
     backbone_type: str | None = None,
+    *,
+    model_card: bool = True,
+    model_id: str | None = None,
+    base_model: str | None = None,
+    license: str | None = None,
 ) -> ConversionReport:
     """Convert `checkpoint` and write a `from_pretrained` folder (model + `GladVideoProcessor`) to `output_dir`.
 
     An mmaction checkpoint (I3D or TSM, see `convert_mmaction_state_dict`) or a torchvision ImageNet ResNet state
-    dict (a TSM GLAD with new heads, see `convert_torchvision_resnet_state_dict`).
+    dict (a TSM GLAD with new heads, see `convert_torchvision_resnet_state_dict`). With `model_card`, also writes
+    `provenance.json` (source file name, sha256 and model-zoo identity, the keys used, ignored and newly
+    initialised) and a model card (README.md, `glad_hf.publishing.render_converted_model_card`) naming the model
+    `model_id` (its Hub id; default: `output_dir`), with `base_model` and `license` in its metadata.
     """
     state_dict = load_mmaction_state_dict(checkpoint)
     if is_torchvision_resnet_state_dict(state_dict):
@@ -328,6 +388,14 @@ def convert_mmaction_checkpoint(
     GladVideoProcessor(num_clips=model.config.num_clips, clip_len=model.config.clip_len).save_pretrained(
         output_dir
     )
+    if model_card:
+        write_converted_model_card(
+            output_dir,
+            conversion_provenance(checkpoint, report.to_dict()),
+            model_id=model_id or str(output_dir),
+            base_model=base_model,
+            license=license,
+        )
     return report
 
 
@@ -349,10 +417,51 @@ def main(argv: list[str] | None = None) -> None:
         help="the checkpoint's backbone: I3D ResNet3d or TSM (default: TSM when it has 'conv1.conv.net' keys "
         "or is a torchvision ResNet, else I3D)",
     )
+    parser.add_argument(
+        "--push_to_hub",
+        "--push-to-hub",
+        metavar="ORG/NAME",
+        default=None,
+        help="push the converted folder to this Hub model repo (created if missing) in one commit",
+    )
+    parser.add_argument("--private", action="store_true", help="with --push_to_hub: create the repo private")
+    parser.add_argument(
+        "--base_model",
+        "--base-model",
+        default=None,
+        help="Hub id of the model these weights come from, for the card's metadata",
+    )
+    parser.add_argument(
+        "--license",
+        default=None,
+        help="licence id for the card's metadata (default: apache-2.0 for mmaction2 zoo files, bsd-3-clause for "
+        "torchvision's, none otherwise)",
+    )
     args = parser.parse_args(argv)
+    if args.push_to_hub is not None:
+        try:
+            check_repo_id(args.push_to_hub)  # before the conversion's work
+        except ValueError as error:
+            parser.error(f"--push_to_hub: {error}")
+    elif args.private:
+        parser.error("--private applies to --push_to_hub")
     backbone_type = None if args.backbone == "auto" else args.backbone
     report = convert_mmaction_checkpoint(
-        args.checkpoint, args.output, num_labels=args.num_labels, backbone_type=backbone_type
+        args.checkpoint,
+        args.output,
+        num_labels=args.num_labels,
+        backbone_type=backbone_type,
+        model_id=args.push_to_hub,
+        base_model=args.base_model,
+        license=args.license,
     )
     print(report.summary())
     print(f"wrote {args.output}")
+    if args.push_to_hub is not None:
+        commit = push_model_folder(
+            args.output,
+            args.push_to_hub,
+            private=args.private,
+            commit_message=f"Convert {Path(args.checkpoint).name} with glad_hf",
+        )
+        print(f"pushed {args.output} to {args.push_to_hub}: {commit.commit_url}")

@@ -90,6 +90,10 @@ def test_every_save_pushes_each_saved_model_into_the_stage_folder(
     ):
         assert path in files, sorted(files)
     assert not any(path.startswith("glad/last-checkpoint") for path in files)  # not with every_save
+    assert (
+        "modeling_glad.py" in files and "glad/modeling_glad.py" in files
+    )  # loadable with transformers alone
+    assert '"AutoModelForVideoClassification"' in files["config.json"].decode()
 
 
 def _weights(model):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from huggingface_hub import snapshot_download
 
+from ..remote_code import add_remote_code
 from .hub import BackgroundHubUploader
 
 HUB_STRATEGIES = ("end", "every_save", "checkpoint", "all_checkpoints")
@@ -41,9 +42,7 @@ class HubPublisher:
     def model_saved(self, stage_dir: Path, folder: Path) -> None:
         if self.strategy != "end":
             where = stage_dir.name if folder.name == "last" else f"{stage_dir.name}/{folder.name}"
-            self.uploader.submit(
-                folder, path_in_repo=where, commit_message=f"{stage_dir.name}: {folder.name} model"
-            )
+            self._submit_model(folder, where, f"{stage_dir.name}: {folder.name} model")
 
     def checkpoint_saved(self, stage_dir: Path, folder: Path) -> None:
         if self.strategy in ("checkpoint", "all_checkpoints"):
@@ -57,18 +56,21 @@ class HubPublisher:
 
     def stage_finished(self, stage_dir: Path, *, headline: bool) -> None:
         """The stage's model with its `metrics.json` and `complete.json` (which mark it finished for a resume)."""
-        staging = Path(tempfile.mkdtemp(prefix="glad-hub-stage-"))
+        extra_files = [stage_dir / name for name in STAGE_FILES]
+        self._submit_model(stage_dir / "last", stage_dir.name, stage_dir.name, extra_files)
+        if headline:
+            self._submit_model(stage_dir / "last", None, f"Headline model ({stage_dir.name}/last)")
+
+    def _submit_model(self, folder: Path, path_in_repo: str | None, message: str, extra_files=()) -> None:
+        """A model folder with GLAD's code for `trust_remote_code` (`add_remote_code`) and `extra_files`, queued
+        from a staged copy (the uploader snapshots it before returning)."""
+        staging = Path(tempfile.mkdtemp(prefix="glad-hub-model-"))
         try:
-            shutil.copytree(stage_dir / "last", staging / "model")
-            for name in STAGE_FILES:
-                shutil.copy2(stage_dir / name, staging / "model" / name)
-            self.uploader.submit(
-                staging / "model", path_in_repo=stage_dir.name, commit_message=f"{stage_dir.name}"
-            )
-            if headline:
-                self.uploader.submit(
-                    stage_dir / "last", commit_message=f"Headline model ({stage_dir.name}/last)"
-                )
+            shutil.copytree(folder, staging / "model")
+            for path in extra_files:
+                shutil.copy2(path, staging / "model" / Path(path).name)
+            add_remote_code(staging / "model")
+            self.uploader.submit(staging / "model", path_in_repo=path_in_repo, commit_message=message)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 

@@ -1,35 +1,51 @@
 """Model cards of trained GLAD checkpoints: Hub metadata (with `model-index` eval results) from
-`huggingface_hub.ModelCardData`, body from the Jinja template `model_cards/glad_model_card.md`."""
+`huggingface_hub.ModelCardData`, body from the Jinja template `model_cards/glad_model_card.md`; and the results
+`scripts/evaluate_glad.py --update_card` adds to any model folder's card (`update_model_card_results`)."""
 
 import json
 import os
+import re
 from collections.abc import Mapping
-from importlib import resources
+from datetime import datetime, timezone
 from pathlib import Path
 
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub import ModelCard, ModelCardData
 
 from glad_hf.labels import K2B_LABELS
+from glad_hf.publishing import (
+    EVALUATION_RESULTS_END,
+    EVALUATION_RESULTS_START,
+    GLAD_CITATION,
+    HEADLINE_METRICS,
+    MODEL_CARD_TEMPLATE_NAME,
+    eval_results_from_metrics,
+    find_model_card_template,
+    percent,
+)
 from glad_hf.training.checkpointing import atomic_write_text
 
-MODEL_CARD_TEMPLATE_NAME = "glad_model_card.md"
+__all__ = [
+    "GLAD_CITATION",
+    "K2B_DATASETS",
+    "K2B_EVAL_NAME",
+    "MODEL_CARD_TEMPLATE_NAME",
+    "evaluation_dataset_name",
+    "find_model_card_template",
+    "render_model_card",
+    "update_model_card_results",
+    "write_model_card",
+]
+
 # The data the card's Kinetics->BABEL text is about (the synthetic data stands in for it).
 K2B_DATASETS = ("kinetics2babel", "synthetic")
 K2B_EVAL_NAME = "Kinetics→BABEL, target test (BABEL val)"
-
-GLAD_CITATION = """@inproceedings{leebae2024glad,
-  title={{GLAD}: Global-Local View Alignment and Background Debiasing for Video Domain Adaptation},
-  author={Lee, Hyogun and Bae, Kyungho and Ha, Seong Jong and Ko, Yumin and Park, Gyeong-Moon and Choi, Jinwoo},
-  booktitle={Proceedings of the IEEE Winter Conference on Applications of Computer Vision (WACV)},
-  year={2024}
-}"""
-
-# (key in the metric results, model-index metric type, pretty name); values are fractions, reported in percent.
-_HEADLINE_METRICS = (
-    ("mean_class_accuracy", "mean_class_accuracy", "Mean class accuracy (MCA)"),
-    ("top1_accuracy", "accuracy", "Top-1 accuracy"),
-    ("top5_accuracy", "top_5_accuracy", "Top-5 accuracy"),
-)
+# What each split of each Kinetics->BABEL domain is (the target test list is BABEL's val split).
+_K2B_SPLIT_NAMES = {
+    ("source", "train"): "Kinetics-400 train",
+    ("source", "test"): "Kinetics-400 val",
+    ("target", "train"): "BABEL train",
+    ("target", "test"): "BABEL val",
+}
 
 _BACKBONE_DESCRIPTIONS = {
     "resnet3d": "I3D ResNet3d-50 with non-local blocks (mmaction `ResNet3d`), features average-pooled to 2048",
@@ -44,17 +60,6 @@ _DOMAIN_CLASSIFIER_INPUTS = {
 }
 
 
-def find_model_card_template(name: str = MODEL_CARD_TEMPLATE_NAME) -> Path:
-    """Path of a model card template: `glad_hf/model_cards/<name>` when the package was installed with its data,
-    else `model_cards/<name>` at the root of the source checkout this module runs from."""
-    installed = resources.files("glad_hf") / "model_cards" / name
-    checkout = Path(__file__).resolve().parents[3] / "model_cards" / name
-    for candidate in (installed, checkout):
-        if candidate.is_file():
-            return Path(str(candidate))
-    raise FileNotFoundError(f"Model card template {name!r} not found in {installed} nor in {checkout}.")
-
-
 def _format_value(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
@@ -67,10 +72,6 @@ def _format_value(value) -> str:
 
 def _rows(summary: Mapping | None) -> list[tuple[str, str]]:
     return [(str(key), _format_value(value)) for key, value in (summary or {}).items()]
-
-
-def _percent(value: float) -> float:
-    return round(100.0 * float(value), 2)
 
 
 def _domain_alignment_description(domain_alignment) -> str:
@@ -125,24 +126,10 @@ def render_model_card(
     split = eval_results.get("split", "test")
     model_name = model_id.split("/")[-1]
 
-    eval_rows, model_index_results = [], []
-    for key, metric_type, pretty_name in _HEADLINE_METRICS:
-        if eval_results.get(key) is None:
-            continue
-        value = _percent(eval_results[key])
-        eval_rows.append((pretty_name, f"{value:.2f}"))
-        model_index_results.append(
-            EvalResult(
-                task_type="video-classification",
-                task_name="Video Classification",
-                dataset_type=dataset_name,
-                dataset_name=eval_dataset_name,
-                dataset_split=split,
-                metric_type=metric_type,
-                metric_name=pretty_name,
-                metric_value=value,
-            )
-        )
+    model_index_results = eval_results_from_metrics(
+        eval_results, dataset_type=dataset_name, dataset_name=eval_dataset_name, split=split
+    )
+    eval_rows = [(result.metric_name, f"{result.metric_value:.2f}") for result in model_index_results]
 
     id2label = config_summary.get("id2label")
     if id2label:
@@ -156,7 +143,7 @@ def render_model_card(
     for index, accuracy in enumerate(eval_results.get("per_class_accuracy") or []):
         name = class_names[index] if index < len(class_names) else str(index)
         support = supports[index] if supports is not None else ""
-        per_class_rows.append((name, "–" if accuracy is None else f"{_percent(accuracy):.2f}", support))
+        per_class_rows.append((name, "–" if accuracy is None else f"{percent(accuracy):.2f}", support))
 
     card_data = ModelCardData(
         model_name=model_name,
@@ -165,7 +152,7 @@ def render_model_card(
         library_name="glad_hf",
         pipeline_tag="video-classification",
         license=license,
-        metrics=[metric_type for _, metric_type, _ in _HEADLINE_METRICS],
+        metrics=[metric_type for _, metric_type, _ in HEADLINE_METRICS],
         tags=[
             "video-classification",
             "domain-adaptation",
@@ -205,3 +192,127 @@ def write_model_card(folder: str | os.PathLike, **kwargs) -> Path:
     """Render the model card (`render_model_card(**kwargs)`) and write it atomically to `folder/README.md`."""
     card = render_model_card(**kwargs)
     return atomic_write_text(Path(folder) / "README.md", str(card))
+
+
+def evaluation_dataset_name(dataset_name: str, domain: str = "target", split: str = "test") -> str:
+    """How cards name an evaluated split: for Kinetics->BABEL (and the synthetic data) the name training cards give
+    the target test list, "Kinetics→BABEL, target test (BABEL val)", and likewise for the other splits;
+    "<dataset_name>, <domain> <split>" otherwise."""
+    if dataset_name.split("/")[-1] in K2B_DATASETS:
+        if (domain, split) == ("target", "test"):
+            return K2B_EVAL_NAME
+        return f"Kinetics→BABEL, {domain} {split} ({_K2B_SPLIT_NAMES.get((domain, split), split)})"
+    return f"{dataset_name}, {domain} {split}"
+
+
+def _result_cell(value) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else str(value) if value is not None else "–"
+
+
+def _results_section(results, *, dataset_name: str, domain: str, split: str, num_videos) -> str:
+    """The body's results table: every result of the card's `model-index`, one row per evaluated split."""
+    rows: dict[tuple, dict] = {}
+    for result in results:
+        key = (result.dataset_name, result.dataset_config, result.dataset_split)
+        rows.setdefault(key, {})[result.metric_type] = result.metric_value
+    lines = [
+        EVALUATION_RESULTS_START,
+        "### Evaluation results",
+        "",
+        "Every result in this card's metadata (`model-index`), in %:",
+        "",
+        "| data | split | " + " | ".join(name for _, _, name in HEADLINE_METRICS) + " |",
+        "|---|---|" + "---|" * len(HEADLINE_METRICS),
+    ]
+    for (name, _, result_split), values in rows.items():
+        cells = [_result_cell(values.get(metric_type)) for _, metric_type, _ in HEADLINE_METRICS]
+        lines.append(f"| {name} | {result_split or '–'} | " + " | ".join(cells) + " |")
+    videos = f", {num_videos} videos" if num_videos is not None else ""
+    today = datetime.now(timezone.utc).date().isoformat()
+    lines += [
+        "",
+        f"Last added by `scripts/evaluate_glad.py --update_card` on {today}: the {domain} {split} split of "
+        f"`{dataset_name}`{videos}, with the model's own `test_view_aggregation` and video processor.",
+        EVALUATION_RESULTS_END,
+    ]
+    return "\n".join(lines)
+
+
+def _with_results_section(text: str, section: str) -> str:
+    """`text` with `section` in place of an earlier one (between the markers), else at the end of its
+    "## Evaluation" section, else in a new Evaluation section before "## Citation" or at the end."""
+    start = text.find(EVALUATION_RESULTS_START)
+    end = text.find(EVALUATION_RESULTS_END, start + 1)
+    if start != -1 and end != -1:
+        return text[:start] + section + text[end + len(EVALUATION_RESULTS_END) :]
+    evaluation = re.search(r"^## Evaluation[ \t]*$", text, re.MULTILINE)
+    if evaluation is not None:
+        following = re.compile(r"^## ", re.MULTILINE).search(text, evaluation.end())
+        position = following.start() if following is not None else len(text)
+        before = text[:position].rstrip("\n")
+        return f"{before}\n\n{section}\n\n{text[position:]}".rstrip("\n") + "\n"
+    citation = re.search(r"^## Citation", text, re.MULTILINE)
+    if citation is not None:
+        position = citation.start()
+        return f"{text[:position]}## Evaluation\n\n{section}\n\n{text[position:]}"
+    return f"{text.rstrip()}\n\n## Evaluation\n\n{section}\n"
+
+
+def update_model_card_results(
+    folder: str | os.PathLike,
+    metrics: Mapping,
+    *,
+    dataset_name: str,
+    eval_dataset_name: str | None = None,
+) -> Path:
+    """Add the results of one evaluation to the model card of the model folder `folder` (its README.md; a minimal
+    card if it has none) and write it back atomically; returns its path.
+
+    `metrics` is what `evaluate_checkpoint` returns (`mean_class_accuracy`, `top1_accuracy`, `top5_accuracy` as
+    fractions, `domain`, `split`, `num_videos`). They become `model-index` entries (in percent) of the data
+    `dataset_name` (the `--dataset`), named `eval_dataset_name` (default `evaluation_dataset_name`); a source-domain
+    result has the dataset config "source". Entries of the same task, data, config, split and metric are replaced,
+    others kept. The body gets a results table of the whole `model-index` between `EVALUATION_RESULTS_START` and
+    `EVALUATION_RESULTS_END` (replacing the earlier table); the rest of the card is kept as it was.
+    """
+    folder = Path(folder)
+    path = folder / "README.md"
+    domain, split = str(metrics.get("domain", "target")), str(metrics.get("split", "test"))
+    new = eval_results_from_metrics(
+        metrics,
+        dataset_type=dataset_name,
+        dataset_name=eval_dataset_name or evaluation_dataset_name(dataset_name, domain, split),
+        split=split,
+        dataset_config=None if domain == "target" else domain,
+    )
+    if not new:
+        raise ValueError(
+            "the metrics hold none of mean_class_accuracy, top1_accuracy, top5_accuracy: nothing to add to "
+            f"{path}"
+        )
+    if path.is_file():
+        card = ModelCard.load(path)
+    else:
+        data = ModelCardData(library_name="glad_hf", pipeline_tag="video-classification", tags=["glad"])
+        card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n# {folder.resolve().name}\n")
+    replaced = {(result.unique_identifier, result.metric_type) for result in new}
+    kept = [
+        result
+        for result in card.data.eval_results or []
+        if (result.unique_identifier, result.metric_type) not in replaced
+    ]
+    card.data.eval_results = kept + new
+    card.data.model_name = card.data.model_name or folder.resolve().name
+    metric_types = list(card.data.metrics or [])
+    card.data.metrics = metric_types + [
+        metric_type for _, metric_type, _ in HEADLINE_METRICS if metric_type not in metric_types
+    ]
+    section = _results_section(
+        card.data.eval_results,
+        dataset_name=dataset_name,
+        domain=domain,
+        split=split,
+        num_videos=metrics.get("num_videos"),
+    )
+    card.text = _with_results_section(card.text, section)
+    return atomic_write_text(path, str(card))
