@@ -8,7 +8,7 @@ import pytest
 from huggingface_hub import ModelCard
 from test_train_glad import synthetic_root, tiny_run_args  # noqa: F401  (module-scoped fixture)
 
-from glad_hf.publishing import EVALUATION_RESULTS_END, EVALUATION_RESULTS_START
+from glad_hf.publishing import EVALUATION_RESULTS_END, EVALUATION_RESULTS_START, push_model_folder
 from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.model_card import K2B_EVAL_NAME, update_model_card_results
 from glad_hf.training.run import run_training
@@ -117,3 +117,23 @@ def test_a_folder_without_a_card_gets_one(tmp_path):
     assert "## Evaluation" in card.text and EVALUATION_RESULTS_START in card.text
     with pytest.raises(ValueError, match="nothing to add"):
         update_model_card_results(folder, {"split": "test"}, dataset_name="x")
+
+
+def test_a_trained_model_is_pushed_evaluated_and_its_card_updated_on_the_hub(
+    fake_hub,
+    synthetic_root,  # noqa: F811
+    tmp_path,
+):
+    args = parse_arguments(tiny_run_args(synthetic_root, tmp_path / "run", "--stage", "glad", "--max_train_steps",
+                                         "1", "--compare_source_only", "false"))  # fmt: skip
+    folder = run_training(*args)["glad"].model_dir
+    evaluate_glad(["--model", str(folder), "--data_dir", str(synthetic_root), "--output_dir", str(tmp_path / "eval"),
+                   "--update_card"])  # fmt: skip
+    push_model_folder(folder, "glad-org/glad-synthetic-tiny", endpoint=fake_hub.endpoint, backoff=0.01)
+    card = ModelCard.load("glad-org/glad-synthetic-tiny")
+    assert card.data.library_name == "glad_hf" and card.data.pipeline_tag == "video-classification"
+    assert EVALUATION_RESULTS_START in card.text  # the evaluation's table travelled with the card
+    assert ("test", "mean_class_accuracy") in {
+        (r.dataset_split, r.metric_type) for r in card.data.eval_results
+    }
+    assert "modeling_glad.py" in fake_hub.files("glad-org/glad-synthetic-tiny")
