@@ -4,7 +4,7 @@
     scripts/train_glad.py ── arguments.parse_arguments ──> DataArguments, ModelArguments, GladTrainingArguments
             │
             v
-    run.run_training ── data.load_domains ──> {"source", "target"} DatasetDicts (datasets builder)
+    run.run_training ── data.load_domains ──> {"source", "target"} DatasetDicts (the K->B or two-domain builder)
             │
             ├─ stage 0 (synthetic only)  stages/pretrain.py ─────── motion clips ────────┐   cached by recipe in
             │                                                                             │   <cache>/pretrained/
@@ -15,7 +15,8 @@
                   --compare_source_only: methods.METHODS)                    skip non-finite steps, log,
                                                                              checkpoint (+ progress.json)
             each stage ──> outputs: last/ (best/), metrics.json, curves.png, confusion_matrix.png, complete.json
-            run ──> results.json; hub.BackgroundHubUploader (--push_to_hub)
+            run ──> results.json; hub_sync.HubPublisher (--push_to_hub, --hub_strategy) ──> hub.BackgroundHubUploader
+                    (model folders with glad_hf.remote_code); --resume_from_checkpoint hub: hub_sync.download_stage_state
 
     scripts/ablate.py, scripts/benchmark_synthetic.py ──> experiments.run_experiments (methods x seeds, each a
         run_training) ──> experiments.write_report: <name>.json, .md (results_table), .png
