@@ -42,3 +42,14 @@ def write_mp4(path: Path, num_frames: int = 40, height: int = 40, width: int = 4
         container.mux(packet)
     container.close()
     return path
+
+
+def crash_at_step(step: int, log_step, message: str = "simulated kill"):
+    """A stand-in for `glad_hf.training.loop._log_step` that logs, then raises KeyboardInterrupt after `step`."""
+
+    def crashing(accelerator, progress, logging_steps, prefix, values):
+        log_step(accelerator, progress, logging_steps, prefix, values)
+        if progress.global_step == step:
+            raise KeyboardInterrupt(message)
+
+    return crashing

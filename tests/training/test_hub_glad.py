@@ -12,7 +12,7 @@ from glad_hf.training import loop, run
 from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.hub import BackgroundHubUploader
 from glad_hf.training.run import run_training
-from helpers import clip_grid, tiny_config
+from helpers import clip_grid, crash_at_step, tiny_config
 
 
 def test_push_then_from_pretrained_gives_the_same_logits(fake_hub, tmp_path):
@@ -113,13 +113,7 @@ def test_a_run_killed_on_one_machine_resumes_from_the_hub_on_another(
     expected = _weights(straight["glad"].model)
 
     original = loop._log_step
-
-    def crash_at_step_3(accelerator, progress, logging_steps, prefix, values):
-        original(accelerator, progress, logging_steps, prefix, values)
-        if progress.global_step == 3:
-            raise KeyboardInterrupt("the machine died")
-
-    monkeypatch.setattr(loop, "_log_step", crash_at_step_3)
+    monkeypatch.setattr(loop, "_log_step", crash_at_step(3, original, "the machine died"))
     pushing = ["--push_to_hub", "true", "--hub_model_id", "glad-org/run", "--hub_strategy", "checkpoint"]
     with pytest.raises(KeyboardInterrupt):
         run_training(

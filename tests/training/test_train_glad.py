@@ -17,6 +17,7 @@ from glad_hf.data import SyntheticK2BConfig, SyntheticMotionConfig, generate_syn
 from glad_hf.training import loop
 from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.run import run_training
+from helpers import crash_at_step
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -96,13 +97,7 @@ def test_resume_after_a_kill_gives_the_same_weights(synthetic_root, tmp_path, mo
     expected = _weights(straight["glad"].model)
 
     original = loop._log_step
-
-    def crash_at_step_3(accelerator, progress, logging_steps, prefix, values):
-        original(accelerator, progress, logging_steps, prefix, values)
-        if progress.global_step == 3:
-            raise KeyboardInterrupt("simulated kill")
-
-    monkeypatch.setattr(loop, "_log_step", crash_at_step_3)
+    monkeypatch.setattr(loop, "_log_step", crash_at_step(3, original, "simulated kill"))
     with pytest.raises(KeyboardInterrupt):
         run_training(*parse_arguments(tiny_run_args(synthetic_root, tmp_path / "killed", *common)))
     monkeypatch.setattr(loop, "_log_step", original)

@@ -14,9 +14,10 @@ import json
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Callable
 from pathlib import Path
+
+from ..publishing import write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -140,16 +141,4 @@ def atomic_write_json(path: str | os.PathLike, obj, indent: int = 2) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write `text` (UTF-8) to `path` through a temporary file, fsync and `os.replace`. Returns `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8", newline="") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomically(path, text)
