@@ -13,8 +13,8 @@ import argparse
 from pathlib import Path
 
 from glad_hf.training.arguments import DataArguments
+from glad_hf.training.card_results import update_model_card_results
 from glad_hf.training.evaluation import evaluate_checkpoint
-from glad_hf.training.model_card import update_model_card_results
 
 
 def main(argv: list[str] | None = None) -> None:

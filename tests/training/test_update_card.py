@@ -10,7 +10,8 @@ from test_train_glad import synthetic_root, tiny_run_args  # noqa: F401  (module
 
 from glad_hf.publishing import EVALUATION_RESULTS_END, EVALUATION_RESULTS_START, push_model_folder
 from glad_hf.training.arguments import parse_arguments
-from glad_hf.training.model_card import K2B_EVAL_NAME, update_model_card_results
+from glad_hf.training.card_results import update_model_card_results
+from glad_hf.training.model_card import K2B_EVAL_NAME
 from glad_hf.training.run import run_training
 
 REPO = Path(__file__).resolve().parents[2]
