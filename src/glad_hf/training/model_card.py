@@ -1,6 +1,6 @@
 """Model cards of trained GLAD checkpoints: Hub metadata (with `model-index` eval results) from
-`huggingface_hub.ModelCardData`, body from the Jinja template `model_cards/glad_model_card.md`; and the results
-`scripts/evaluate_glad.py --update_card` adds to any model folder's card (`update_model_card_results`)."""
+`huggingface_hub.ModelCardData`, body from the Jinja template `model_cards/glad_model_card.md`. Results added to an
+existing card later: `glad_hf.training.card_results`."""
 
 import json
 import os
