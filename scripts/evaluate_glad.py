@@ -1,6 +1,6 @@
 """Score a GLAD classifier on a Kinetics->BABEL split: MCA, top-1, top-5, per-class accuracy, confusion matrix.
 
-    python scripts/evaluate_glad.py --model outputs/glad_synthetic/glad/best --split test
+    python scripts/evaluate_glad.py --model outputs/glad_synthetic/glad/last --split test
     python scripts/evaluate_glad.py --model ORG/glad-k2b-i3d --dataset kinetics2babel --data_dir data \
         --output_dir eval/
 
