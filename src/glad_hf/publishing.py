@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import json
 import logging
 import os
@@ -28,6 +27,8 @@ from pathlib import Path
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 from huggingface_hub.utils import validate_repo_id
+
+from .remote_code import add_remote_code as write_remote_code
 
 logger = logging.getLogger(__name__)
 
@@ -480,17 +481,6 @@ def check_model_folder(folder: str | os.PathLike) -> Path:
     return folder
 
 
-def _remote_code_writer():
-    """`glad_hf.remote_code.add_remote_code` when this version of the package has it, else None."""
-    try:
-        module = importlib.import_module("glad_hf.remote_code")
-    except ModuleNotFoundError as error:
-        if error.name != "glad_hf.remote_code":
-            raise
-        return None
-    return getattr(module, "add_remote_code", None)
-
-
 def _retryable(error: Exception) -> bool:
     response = getattr(error, "response", None) if isinstance(error, HfHubHTTPError) else None
     return getattr(response, "status_code", None) not in _RETRY_NOTHING_ON
@@ -513,8 +503,7 @@ def push_model_folder(
 
     Before any request, checks that `folder` is a GLAD model (`check_model_folder`) and that `repo_id` is ORG/NAME
     (`check_repo_id`). Uploads a staged copy of the folder (the folder itself is never modified), to which
-    `glad_hf.remote_code.add_remote_code` adds the custom-code files when available (so the pushed repo loads
-    without glad_hf). Creates the repo (`private` applies to a new repo only) and uploads with one
+    `glad_hf.remote_code.add_remote_code` adds the custom-code files (so the pushed repo loads without glad_hf). Creates the repo (`private` applies to a new repo only) and uploads with one
     `HfApi.upload_folder` commit, so the repo never shows a half-pushed model. A failed attempt is retried
     `max_retries` times after `backoff` seconds, doubled each time up to `max_backoff`, except for answers a retry
     cannot change (HTTP 400, 401, 403, 422); then `HubPushError` names the repo and the last error.
@@ -528,13 +517,8 @@ def push_model_folder(
     with tempfile.TemporaryDirectory(prefix="glad-push-") as staging:
         staged = Path(staging) / folder.name
         shutil.copytree(folder, staged, ignore=shutil.ignore_patterns(".*.tmp", "__pycache__"))
-        writer = _remote_code_writer() if add_remote_code else None
-        if writer is not None:
-            writer(staged)
-        elif add_remote_code:
-            logger.info(
-                "glad_hf.remote_code is not available: %s is pushed without custom-code files.", folder
-            )
+        if add_remote_code:
+            write_remote_code(staged)
         created, last_error, attempts = False, None, 0
         for attempt in range(max_retries + 1):
             attempts = attempt + 1

@@ -203,6 +203,7 @@ class DomainPairedDataset(Dataset):
         self.seed = seed
         self.epoch = 0
         self.passes_per_epoch = max(1, -(-len(source) // len(target)))
+        self._target_orders: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.source)
@@ -214,8 +215,17 @@ class DomainPairedDataset(Dataset):
     def target_slot(self, index: int) -> tuple[int, int]:
         """(target index, target pass) paired with source item `index` in this epoch."""
         target_pass = self.epoch * self.passes_per_epoch + index // len(self.target)
-        order = np.random.default_rng([self.seed, target_pass]).permutation(len(self.target))
-        return int(order[index % len(self.target)]), target_pass
+        return int(self.target_order(target_pass)[index % len(self.target)]), target_pass
+
+    def target_order(self, target_pass: int) -> np.ndarray:
+        """The permutation of the target items in pass `target_pass`, drawn once per pass and process (an epoch
+        has a few passes), not once per item."""
+        if target_pass not in self._target_orders:
+            if len(self._target_orders) >= 2 * self.passes_per_epoch:
+                self._target_orders.clear()
+            rng = np.random.default_rng([self.seed, target_pass])
+            self._target_orders[target_pass] = rng.permutation(len(self.target))
+        return self._target_orders[target_pass]
 
     def __getitem__(self, index: int) -> dict:
         item = self.source[index]

@@ -18,9 +18,12 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from huggingface_hub import HfApi
+
+from ..publishing import check_repo_id
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +83,7 @@ class BackgroundHubUploader:
         backoff: float = 10.0,
         max_backoff: float = 300.0,
     ):
-        if "/" not in repo_id:
-            raise ValueError(f"`repo_id` must be ORG/NAME (e.g. my-org/glad-k2b), got {repo_id!r}.")
+        check_repo_id(repo_id)
         self.repo_id = repo_id
         self.private = private
         self.max_retries = max_retries
@@ -99,12 +101,19 @@ class BackgroundHubUploader:
         self._worker.start()
 
     def submit(
-        self, folder: str | os.PathLike, path_in_repo: str | None = None, commit_message: str | None = None
+        self,
+        folder: str | os.PathLike,
+        path_in_repo: str | None = None,
+        commit_message: str | None = None,
+        *,
+        extra_files: Sequence[str | os.PathLike] = (),
+        prepare: Callable[[Path], object] | None = None,
     ) -> UploadJob:
-        """Snapshot `folder` and queue its upload to `path_in_repo` (the repo root by default); return at once.
+        """Snapshot `folder` (with `extra_files` copied in, then `prepare(snapshot)` run on it) and queue its upload
+        to `path_in_repo` (the repo root by default); return at once.
 
         A still-queued upload to the same `path_in_repo` is superseded by this one. If the snapshot cannot be
-        taken (missing folder, full disk) the job is marked failed and logged; nothing is raised.
+        taken (missing folder, full disk, `prepare` failing) the job is marked failed and logged; nothing is raised.
         """
         if self._closed:
             raise RuntimeError("This BackgroundHubUploader is closed.")
@@ -118,7 +127,11 @@ class BackgroundHubUploader:
         snapshot = self._staging / f"{job.job_id:06d}"
         try:
             shutil.copytree(folder, snapshot)
-        except OSError as error:
+            for path in extra_files:
+                shutil.copy2(path, snapshot / Path(path).name)
+            if prepare is not None:
+                prepare(snapshot)
+        except (OSError, ValueError) as error:
             shutil.rmtree(snapshot, ignore_errors=True)
             job.state, job.error = "failed", f"could not snapshot {folder}: {error}"
             logger.error("Hub upload of %s not queued: %s", folder, job.error)

@@ -62,17 +62,9 @@ class HubPublisher:
             self._submit_model(stage_dir / "last", None, f"Headline model ({stage_dir.name}/last)")
 
     def _submit_model(self, folder: Path, path_in_repo: str | None, message: str, extra_files=()) -> None:
-        """A model folder with GLAD's code for `trust_remote_code` (`add_remote_code`) and `extra_files`, queued
-        from a staged copy (the uploader snapshots it before returning)."""
-        staging = Path(tempfile.mkdtemp(prefix="glad-hub-model-"))
-        try:
-            shutil.copytree(folder, staging / "model")
-            for path in extra_files:
-                shutil.copy2(path, staging / "model" / Path(path).name)
-            add_remote_code(staging / "model")
-            self.uploader.submit(staging / "model", path_in_repo=path_in_repo, commit_message=message)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        """A model folder with `extra_files` and GLAD's code for `trust_remote_code` (`add_remote_code`), added to
+        the uploader's snapshot."""
+        self.uploader.submit(folder, path_in_repo, message, extra_files=extra_files, prepare=add_remote_code)
 
 
 def download_stage_state(repo_id: str, stage_dir: Path, *, token: str | None = None) -> str | None:

@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 from accelerate.logging import get_logger
-from huggingface_hub.errors import HFValidationError
-from huggingface_hub.utils import validate_repo_id
 from safetensors import safe_open
 from transformers.utils import logging as transformers_logging
 
 from ..configuration_glad import GladConfig
+from ..publishing import check_model_folder, check_repo_id
 from .arguments import ModelArguments
 
 logger = get_logger(__name__)
@@ -26,24 +25,16 @@ def check_model_source(source: str | None, flag: str) -> None:
         return
     folder = Path(source).expanduser()
     if not folder.exists():
-        looks_like_path = source.startswith((".", "/", "~")) or source.count("/") != 1 or source.endswith("/")
         try:
-            validate_repo_id(source)
-        except HFValidationError:
-            looks_like_path = True
-        if looks_like_path:
-            raise ValueError(f"{flag}: no model folder at {source}")
+            check_repo_id(source)  # ORG/NAME: a Hub id, checked when it is loaded
+        except ValueError:
+            raise ValueError(f"{flag}: no model folder at {source}") from None
         return
-    config_file = folder / "config.json"
-    model_type = json.loads(config_file.read_text()).get("model_type") if config_file.is_file() else None
-    if model_type != "glad":
-        raise ValueError(
-            f"{flag} {folder} is not a GLAD model folder (config.json with model_type 'glad' expected, found "
-            f"{model_type!r}); convert mmaction checkpoints with scripts/convert_mmaction_checkpoint.py"
-        )
+    try:
+        check_model_folder(folder)
+    except ValueError as error:
+        raise ValueError(f"{flag}: {error}") from error
     weights = sorted(folder.glob("*.safetensors"))
-    if not weights:
-        raise ValueError(f"{flag} {folder} holds no *.safetensors weights")
     keys = []
     for shard in weights:
         with safe_open(str(shard), framework="pt") as handle:
