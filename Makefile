@@ -6,14 +6,23 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install demo test lint benchmarks
+.PHONY: install demo test lint benchmarks ffmpeg-libraries
 
 $(VENV)/.installed: setup.cfg pyproject.toml
+	$(MAKE) ffmpeg-libraries
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e ".[dev,decord]"
+	$(PY) -m pip install -q -e ".[dev,decord,torchcodec]"
 	touch $@
+
+# FFmpeg's shared libraries, which torchcodec loads (the fastest decoder here; PyAV brings its own FFmpeg). Installed
+# with apt-get where it is available and allowed; elsewhere, install FFmpeg 4-8 yourself (README, "Decoders").
+ffmpeg-libraries:
+	@if ldconfig -p | grep -q "libavcodec\.so\."; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; \
+	else echo "FFmpeg's libraries are missing: torchcodec will be unusable, decoding falls back to decord/PyAV"; fi
 
 install: $(VENV)/.installed
 

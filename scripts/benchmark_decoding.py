@@ -1,10 +1,12 @@
-"""Stage-2 loading throughput: decoding only the frames the views use vs decoding all 64 sampled frames.
+"""Decoders, side by side: stage-2 samples/s of every installed decoder on the same files, decoding only the frames
+the views use vs all 64 sampled frames.
 
-Generates Kinetics-like clips (300 frames, 340x256, the size of the reference's resized rawframes) and
-BABEL-like renders with 54-frame segments, once as JPEG rawframes and as mp4 (H.264, two keyframe
-intervals), indexes them with the `Kinetics2Babel` builder, and times `GladClipDataset` samples side by side
-in one process with one thread: source rows in train mode with the stage-2 train transform, target rows in
-test mode. Prints a markdown table.
+Writes a mini Kinetics->BABEL in the real layout (`glad_hf.data.benchmark_media`: 300-frame 340x256 clips,
+320x240 renders with 54-frame segments) as JPEG rawframes and as mp4 (H.264, two keyframe intervals), and times
+`GladClipDataset` samples in one process with one thread, every decoder of a media on the same rows, in interleaved
+repeats: JPEG rawframes with torchcodec's and torchvision's `decode_jpeg` and PIL; mp4 with torchcodec, decord and
+PyAV. Source rows in train mode with the stage-2 train transform, target rows in test mode. Prints a markdown table
+and writes a PNG chart.
 
     python scripts/benchmark_decoding.py --num-videos 6 --num-samples 24
 """
@@ -12,106 +14,30 @@ test mode. Prints a markdown table.
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import statistics
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-import av
-import numpy as np
+import matplotlib
 import torch
-from PIL import Image
 from tqdm.auto import tqdm
 
 from glad_hf.data import GladClipDataset, VideoTrainTransform, load_k2b_domains
+from glad_hf.data.benchmark_media import SOURCE_FRAMES, TARGET_SEGMENT_FRAMES, write_benchmark_data
+from glad_hf.data.readers import JPEG_BACKENDS, VIDEO_BACKENDS, video_backend_available
 from glad_hf.data.transforms import VideoTestTransform
 
-SOURCE_FRAMES = 300
-TARGET_SEGMENT_FRAMES = 54
-TARGET_SEGMENTS_PER_RENDER = 6
-LABEL, KINETICS_CLASS = 7, "squat"
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 
-def synthetic_video(num_frames: int, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
-    """uint8 [F, H, W, 3]: a smooth textured scene panning slowly, with a moving square (compresses like video)."""
-    coarse = rng.integers(0, 256, (height // 16 + 2, width // 16 + 2, 3), dtype=np.uint8)
-    scene = np.asarray(Image.fromarray(coarse).resize((width + 2 * num_frames, height), Image.BICUBIC))
-    scene = np.clip(scene.astype(np.int16) + rng.integers(-12, 12, scene.shape), 0, 255).astype(np.uint8)
-    frames = np.empty((num_frames, height, width, 3), dtype=np.uint8)
-    for t in range(num_frames):
-        frames[t] = scene[:, 2 * t : 2 * t + width]
-        y, x = (t * 3) % (height - 40), (t * 5) % (width - 40)
-        frames[t, y : y + 40, x : x + 40] = (255, 64, 32)
-    return frames
+class DecodeOnly:
+    """Stand-in transform isolating the decoding cost: a 224 crop (the grid size of the real transforms)."""
 
-
-def write_rawframes(folder: Path, frames: np.ndarray, first_number: int) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, frame in enumerate(frames):
-        Image.fromarray(frame).save(folder / f"img_{first_number + i:05d}.jpg", quality=90)
-
-
-def write_mp4(path: Path, frames: np.ndarray, gop: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        stream.options = {"g": str(gop), "crf": "23", "threads": "1"}
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-
-
-def write_benchmark_data(
-    root: Path, num_videos: int, width: int, height: int, gops: list[int]
-) -> dict[str, Path]:
-    """One benchmark root per layout ("rawframes", "mp4 gop N"), each with k400/, babel/ and the lists tar."""
-    rng = np.random.default_rng(0)
-    layouts = {
-        "rawframes": root / "rawframes",
-        **{f"mp4, keyframe every {g}": root / f"mp4_gop{g}" for g in gops},
-    }
-    lists = {"k400_train": [], "k400_test": [], "babel_train": [], "babel_test": []}
-    render_frames = TARGET_SEGMENTS_PER_RENDER * TARGET_SEGMENT_FRAMES
-    for index in tqdm(range(num_videos), desc="writing benchmark videos"):
-        clip_name = f"{KINETICS_CLASS}/video{index:05d}xx_000000_000010"
-        sequence = f"{index:06d}"
-        clip = synthetic_video(SOURCE_FRAMES, width, height, rng)
-        render = synthetic_video(render_frames, width, height, rng)
-        for layout, layout_root in layouts.items():
-            clip_base = layout_root / "k400" / "train" / clip_name
-            render_base = layout_root / "babel" / "train" / sequence
-            if layout == "rawframes":
-                write_rawframes(clip_base, clip, first_number=0)
-                write_rawframes(render_base, render, first_number=1)
-            else:
-                gop = int(layout.rsplit(" ", 1)[-1])
-                write_mp4(clip_base.with_name(clip_base.name + ".mp4"), clip, gop)
-                write_mp4(render_base.with_name(render_base.name + ".mp4"), render, gop)
-        lists["k400_train"].append(f"{clip_name} {SOURCE_FRAMES} {LABEL}")
-        lists["babel_train"].extend(
-            f"train/{sequence} {k * TARGET_SEGMENT_FRAMES} {TARGET_SEGMENT_FRAMES} {LABEL}"
-            for k in range(TARGET_SEGMENTS_PER_RENDER)
-        )
-    lists["k400_test"], lists["babel_test"] = lists["k400_train"][:1], lists["babel_train"][:1]  # unused
-    for layout_root in layouts.values():
-        with tarfile.open(layout_root / "kinetics2babel.tar", "w") as tar:
-            for name, lines in lists.items():
-                data = "".join(line + "\n" for line in lines).encode()
-                info = tarfile.TarInfo(f"kinetics2babel/{name}.txt")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-    return layouts
-
-
-def decode_only(frames: torch.Tensor, generator=None) -> torch.Tensor:
-    """Stand-in transform isolating the decoding cost: a 224 crop (same grid size as the real transforms)."""
-    return frames[..., :224, :224].to(torch.float32)
+    def __call__(self, frames: torch.Tensor, generator=None) -> torch.Tensor:
+        return frames[..., :224, :224].to(torch.float32)
 
 
 def samples_per_second(dataset: GladClipDataset, num_samples: int, epoch: int) -> float:
@@ -120,6 +46,17 @@ def samples_per_second(dataset: GladClipDataset, num_samples: int, epoch: int) -
     for i in range(num_samples):
         dataset[i % len(dataset)]
     return num_samples / (time.perf_counter() - start)
+
+
+def decoders(layout: str) -> list[tuple[str, dict]]:
+    """(name, dataset reader arguments) of every decoder installed here for a layout."""
+    if layout == "rawframes":
+        return [(f"{name} (JPEG)", {"jpeg_backend": name}) for name in JPEG_BACKENDS if name != "auto"]
+    return [
+        (name, {"video_backend": name})
+        for name in VIDEO_BACKENDS
+        if name != "auto" and video_backend_available(name)
+    ]
 
 
 def main() -> None:
@@ -131,17 +68,16 @@ def main() -> None:
     )
     parser.add_argument("--num-samples", type=int, default=24, help="samples timed per setting and repeat")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; the median is reported")
-    parser.add_argument("--width", type=int, default=340)
-    parser.add_argument("--height", type=int, default=256)
     parser.add_argument("--gops", default="32,250", help="keyframe intervals of the mp4 variants (x264: 250)")
     parser.add_argument("--work-dir", type=Path, default=None, help="where to write the data (default: temp)")
+    parser.add_argument("--chart", type=Path, default=Path("docs/benchmark_data_path/decoders.png"))
     args = parser.parse_args()
     torch.set_num_threads(1)
 
     with tempfile.TemporaryDirectory() as temp_dir:
         root = args.work_dir or Path(temp_dir)
         gops = [int(g) for g in args.gops.split(",")]
-        layouts = write_benchmark_data(root, args.num_videos, args.width, args.height, gops)
+        layouts = write_benchmark_data(root, args.num_videos, gops)
         settings = []
         for layout, layout_root in layouts.items():
             domains = load_k2b_domains(
@@ -151,23 +87,21 @@ def main() -> None:
                 cache_dir=root / "cache",
                 media="rawframes" if layout == "rawframes" else "video",
             )
-            backends = ["-"] if layout == "rawframes" else ["decord", "pyav"]
-            for backend, (domain, split, test_mode, transform) in itertools.product(
-                backends,
+            for (decoder, reader), (domain, split, test_mode, transform) in itertools.product(
+                decoders(layout),
                 [
                     ("source (train mode)", domains["source"]["train"], False, VideoTrainTransform()),
                     ("target (test mode)", domains["target"]["train"], True, VideoTestTransform()),
                 ],
             ):
-                video_backend = "auto" if backend == "-" else backend
                 settings.append(
                     {
-                        "key": (layout, backend, domain),
+                        "key": (layout, decoder, domain),
                         **{
                             (pipeline, mode): GladClipDataset(
-                                split, used_transform, test_mode, decode=mode, video_backend=video_backend
+                                split, used, test_mode, decode=mode, layout="grid", **reader
                             )
-                            for pipeline, used_transform in (("full", transform), ("decode", decode_only))
+                            for pipeline, used in (("full", transform), ("decode", DecodeOnly()))
                             for mode in ("views", "all")
                         },
                     }
@@ -181,20 +115,21 @@ def main() -> None:
 
     samples = args.num_samples * args.repeats
     print(
-        f"\nStage-2 samples/s, one process, one thread; {args.width}x{args.height} frames; source: "
-        f"{SOURCE_FRAMES}-frame clips, train mode + train transform; target: {TARGET_SEGMENT_FRAMES}-frame "
-        f"segments, test mode + test transform; median of {args.repeats} interleaved repeats of "
-        f"{args.num_samples} samples (speed-up: median of the per-repeat ratios). 'decode only' swaps the transform for a crop to 224 (no resize, no "
-        f"normalisation). Frames decoded: JPEG files, frames asked of decord, frames out of PyAV's decoder "
-        f"(those before a wanted frame in its GOP included).\n"
+        f"\nStage-2 samples/s per decoder, one process, one thread; source: {SOURCE_FRAMES}-frame 340x256 clips, "
+        f"train mode + train transform; target: {TARGET_SEGMENT_FRAMES}-frame segments of 320x240 renders, test "
+        f"mode + test transform; median of {args.repeats} interleaved repeats of {args.num_samples} samples "
+        "(speed-up: median of the per-repeat ratios). 'decode only' swaps the transform for a crop to 224 (no "
+        "resize, no normalisation). Frames decoded: JPEG files, frames asked of torchcodec/decord, frames out of "
+        "PyAV's decoder (those before a wanted frame in its GOP included).\n"
     )
     print(
-        "| media | backend | domain | views samples/s | all-64 samples/s | speed-up | decode-only speed-up "
+        "| media | decoder | domain | views samples/s | all-64 samples/s | views vs all | decode-only views vs all "
         "| frames decoded / sample (views vs all) |"
     )
     print("|---|---|---|---:|---:|---:|---:|---|")
+    rows = []
     for setting, timing in zip(settings, timings, strict=True):
-        layout, backend, domain = setting["key"]
+        layout, decoder, domain = setting["key"]
         views, everything = (statistics.median(timing[("full", mode)]) for mode in ("views", "all"))
         # Speed-ups are medians of per-repeat ratios: views and all are timed back to back in each repeat.
         speed_up, decode_speed_up = (
@@ -204,10 +139,20 @@ def main() -> None:
         decoded = " vs ".join(
             f"{setting[('full', mode)].frames_decoded / samples:.0f}" for mode in ("views", "all")
         )
+        rows.append((f"{layout}\n{decoder}\n{domain.split()[0]}", views))
         print(
-            f"| {layout} | {backend} | {domain} | {views:.2f} | {everything:.2f} | {speed_up:.2f}x | "
+            f"| {layout} | {decoder} | {domain} | {views:.2f} | {everything:.2f} | {speed_up:.2f}x | "
             f"{decode_speed_up:.2f}x | {decoded} |"
         )
+    args.chart.parent.mkdir(parents=True, exist_ok=True)
+    figure, axes = plt.subplots(figsize=(max(8, len(rows) * 0.9), 4.5))
+    axes.bar(range(len(rows)), [value for _, value in rows], color="tab:blue")
+    axes.set_xticks(range(len(rows)), [name for name, _ in rows], fontsize=7)
+    axes.set_ylabel("stage-2 samples/s (views, one thread)")
+    axes.set_title("Decoders on the same files")
+    figure.tight_layout()
+    figure.savefig(args.chart, dpi=120)
+    print(f"\nchart: {args.chart}")
 
 
 if __name__ == "__main__":

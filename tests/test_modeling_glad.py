@@ -30,7 +30,7 @@ def test_views_against_a_hand_built_grid():
     grid = torch.zeros(1, 8, 3, 8, 2, 2)
     for n, t in itertools.product(range(8), range(8)):
         grid[0, n, :, t] = 10 * n + t
-    local, global_view = LocalGlobalViewSampler(8, 8, 3)(grid, (4, 5))
+    local, global_view = LocalGlobalViewSampler(8, 8, 3, (4, 5))(grid, (4, 5))
     assert local.shape == (1, 2, 3, 8, 2, 2) and global_view.shape == (1, 3, 8, 2, 2)
     assert local[0, 0, 0, :, 0, 0].tolist() == [40, 41, 42, 43, 44, 45, 46, 47]
     assert local[0, 1, 0, :, 0, 0].tolist() == [50, 51, 52, 53, 54, 55, 56, 57]
@@ -185,7 +185,8 @@ def test_temporal_order_head_pairs():
 @pytest.mark.parametrize(
     "shape, message",
     [
-        ((2, 3, 8, 32, 32), "6 dims"),
+        ((2, 3, 32, 32), "clip grid"),
+        ((2, 3, 8, 32, 32), r"K in \[15, 22\] view cells"),
         ((2, 6, 3, 8, 32, 32), "num_clips=8"),
         ((2, 8, 3, 4, 32, 32), "clip_len=8"),
     ],

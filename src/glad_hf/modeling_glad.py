@@ -8,6 +8,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -18,6 +19,7 @@ from transformers.utils import ModelOutput
 from .backbones import build_backbone
 from .backbones.loading import keeps_own_initialisation
 from .configuration_glad import GladConfig
+from .frame_sampling import view_cell_mask
 
 # ----------------------------------------------------------------------------------------------- outputs
 
@@ -76,23 +78,40 @@ class GladTemporalOrderOutput(ModelOutput):
 
 
 class LocalGlobalViewSampler(nn.Module):
-    """Cut the views out of a clip grid (SPEC §3).
+    """Cut the views out of a clip grid or a compact stack of its view cells (SPEC §3).
 
-    pixel_values [B, N, C, T, H, W] (row = clip, column = position in the clip) ->
-    local views [B, L, C, T, H, W] (rows `local_clip_indices`) and global view [B, C, N, H, W] (column
+    pixel_values, either
+    - a clip grid [B, N, C, T, H, W] (row = clip, column = position in the clip), or
+    - compact view cells [B, K, C, H, W]: the cells of `view_cell_mask(..., decode)` in row-major order, K = 22 for
+      decode "views" (local rows + global column) or 15 for "reference_test" (last local row + global column; the
+      reference test path only), what the training datasets yield;
+    -> local views [B, L, C, T, H, W] (rows `local_clip_indices`) and global view [B, C, N, H, W] (column
     `global_frame_index` of every row: one sparse clip spanning the whole video).
     """
 
-    def __init__(self, num_clips: int, clip_len: int, global_frame_index: int):
+    def __init__(
+        self, num_clips: int, clip_len: int, global_frame_index: int, local_clip_indices: tuple[int, ...]
+    ):
         super().__init__()
         self.num_clips = num_clips
         self.clip_len = clip_len
         self.global_frame_index = global_frame_index
+        # For each compact layout (keyed by its cell count): the position of every grid cell in the stack, -1 where
+        # the layout has no such cell.
+        self.compact_layouts = {}
+        for decode in ("views", "reference_test"):
+            mask = view_cell_mask(num_clips, clip_len, tuple(local_clip_indices), global_frame_index, decode)
+            positions = np.full(mask.shape, -1, dtype=np.int64)
+            positions[mask] = np.arange(mask.sum())
+            self.compact_layouts[int(mask.sum())] = torch.from_numpy(positions)
 
     def forward(self, pixel_values: torch.Tensor, local_clip_indices: tuple[int, ...]):
+        if pixel_values.ndim == 5:
+            return self._cut_compact(pixel_values, local_clip_indices)
         if pixel_values.ndim != 6:
             raise ValueError(
-                f"pixel_values must be [B, N, C, T, H, W] (6 dims), got shape {tuple(pixel_values.shape)}"
+                "pixel_values must be a clip grid [B, N, C, T, H, W] or compact view cells [B, K, C, H, W], got "
+                f"shape {tuple(pixel_values.shape)}"
             )
         if pixel_values.shape[1] != self.num_clips or pixel_values.shape[3] != self.clip_len:
             raise ValueError(
@@ -101,6 +120,27 @@ class LocalGlobalViewSampler(nn.Module):
             )
         local_views = pixel_values[:, list(local_clip_indices)]
         global_view = pixel_values[:, :, :, self.global_frame_index].transpose(1, 2)
+        return local_views, global_view
+
+    def _cut_compact(self, cells: torch.Tensor, local_clip_indices: tuple[int, ...]):
+        positions = self.compact_layouts.get(cells.shape[1])
+        if positions is None:
+            raise ValueError(
+                f"compact pixel_values [B, K, C, H, W] must hold K in {sorted(self.compact_layouts)} view cells "
+                f"(the cells of decode 'views' or 'reference_test'), got shape {tuple(cells.shape)}"
+            )
+        local_positions = positions[list(local_clip_indices)]  # [L, T]
+        if (local_positions < 0).any():
+            raise ValueError(
+                f"compact pixel_values with {cells.shape[1]} cells do not hold local clips {tuple(local_clip_indices)}"
+            )
+        batch = cells.shape[0]
+        local_views = cells[:, local_positions.flatten().to(cells.device)]  # [B, L * T, C, H, W]
+        # Contiguous, as the grid's local rows are: the backbone then computes bit-identical features from both forms.
+        local_views = (
+            local_views.view(batch, *local_positions.shape, *cells.shape[2:]).transpose(2, 3).contiguous()
+        )
+        global_view = cells[:, positions[:, self.global_frame_index].to(cells.device)].transpose(1, 2)
         return local_views, global_view
 
 
@@ -264,7 +304,7 @@ class GladModel(GladPreTrainedModel):
     def __init__(self, config: GladConfig):
         super().__init__(config)
         self.view_sampler = LocalGlobalViewSampler(
-            config.num_clips, config.clip_len, config.global_frame_index
+            config.num_clips, config.clip_len, config.global_frame_index, config.local_clip_indices
         )
         self.backbone = build_backbone(config.backbone_type, config.backbone_config)
         self.post_init()
@@ -275,7 +315,8 @@ class GladModel(GladPreTrainedModel):
         local_clip_indices: tuple[int, ...] | None = None,
         fuse_views: bool | None = None,
     ) -> GladModelOutput:
-        """pixel_values [B, N, C, T, H, W]; `local_clip_indices` defaults to the config's; `fuse_views` (default:
+        """pixel_values: a clip grid [B, N, C, T, H, W] or compact view cells [B, K, C, H, W] (`LocalGlobalViewSampler`);
+        `local_clip_indices` defaults to the config's; `fuse_views` (default:
         config.batch_norm_grouping == "fused") runs local and global views in one backbone call, else one call each.
         """
         indices = self.config.local_clip_indices if local_clip_indices is None else tuple(local_clip_indices)
@@ -331,7 +372,8 @@ class GladForVideoClassification(GladPreTrainedModel):
         return_dict: bool | None = None,
         **kwargs,
     ) -> GladVideoClassifierOutput | tuple:
-        """pixel_values / target_pixel_values [B, N, C, T, H, W]; labels [B] (source). Returns logits [B, num_labels]."""
+        """pixel_values / target_pixel_values: clip grids [B, N, C, T, H, W] or compact view cells [B, K, C, H, W]
+        (`LocalGlobalViewSampler`); labels [B] (source). Returns logits [B, num_labels]."""
         return_dict = self.config.return_dict if return_dict is None else return_dict
         fuse = self.config.batch_norm_grouping == "fused"
         if target_pixel_values is not None:

@@ -23,7 +23,8 @@ class GladVideoProcessor(BaseVideoProcessor):
         the SPEC §2 test-mode sampling grid.
     size (`dict`, defaults to `{"shortest_edge": 256}`) / crop_size (`dict`, defaults to 224x224): resize, centre crop.
     image_mean / image_std: per-channel statistics of 0-255 RGB (no rescaling to [0, 1]).
-    decode_backends (`tuple[str]`, defaults to `("decord", "pyav")`): tried in order for video files.
+    decode_backends (`tuple[str]`, defaults to `("torchcodec", "decord", "pyav")`): tried in order for video files
+        (the data loaders' "auto" order, fastest first as measured; torchcodec needs FFmpeg's shared libraries).
     """
 
     resample = PILImageResampling.BILINEAR
@@ -47,7 +48,7 @@ class GladVideoProcessor(BaseVideoProcessor):
         self.num_clips = num_clips
         self.clip_len = clip_len
         self.frame_interval = frame_interval
-        self.decode_backends = list(decode_backends or ("decord", "pyav"))
+        self.decode_backends = list(decode_backends or ("torchcodec", "decord", "pyav"))
 
     def sample_frames(self, metadata: VideoMetadata, **kwargs) -> np.ndarray:
         """Flattened [num_clips * clip_len] indices of the test-mode grid, replacing transformers' uniform sampling
@@ -60,7 +61,7 @@ class GladVideoProcessor(BaseVideoProcessor):
         return grid.reshape(-1)
 
     def fetch_videos(self, video_url_or_urls, sample_indices_fn=None):
-        """Decode with decord, falling back to PyAV (transformers' default, torchcodec, needs system FFmpeg)."""
+        """Decode with the first of `decode_backends` that can read the file (transformers' `load_video`)."""
         if isinstance(video_url_or_urls, list):
             return list(
                 zip(*[self.fetch_videos(x, sample_indices_fn=sample_indices_fn) for x in video_url_or_urls])

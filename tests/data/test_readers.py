@@ -6,7 +6,19 @@ import pytest
 from PIL import Image
 
 from glad_hf.data import readers
-from glad_hf.data.readers import FrameReadError, RawFrameReader, VideoFileReader, read_frames
+from glad_hf.data.readers import (
+    FrameReadError,
+    RawFrameReader,
+    VideoFileReader,
+    read_frames,
+    video_backend_available,
+)
+
+# torchcodec needs FFmpeg's shared libraries, which `make` installs (apt-get) where it can.
+needs_torchcodec = pytest.mark.skipif(
+    not video_backend_available("torchcodec"), reason="torchcodec cannot load FFmpeg's libraries here"
+)
+VIDEO_DECODERS = [pytest.param("torchcodec", marks=needs_torchcodec), "decord", "pyav", "auto"]
 
 
 @pytest.fixture
@@ -22,7 +34,7 @@ def test_rawframes_read_in_order_with_repeats_decoding_each_once(tmp_path, media
     monkeypatch.setattr(
         readers.Image, "open", lambda path, *a, **k: opened.append(path) or original_open(path)
     )
-    reader = RawFrameReader()
+    reader = RawFrameReader(backend="pil")
     frames = reader.read(folder, [7, 3, 7, 30, 3])
     assert frames.shape == (5, 32, 32, 3) and frames.dtype == np.uint8
     np.testing.assert_array_equal(media.frame_number_of(frames), [7, 3, 7, 30, 3])
@@ -43,7 +55,7 @@ def test_rawframes_missing_and_corrupt_files(tmp_path, media):
         RawFrameReader().read(folder, [2])
 
 
-@pytest.mark.parametrize("backend", ["decord", "pyav", "auto"])
+@pytest.mark.parametrize("backend", VIDEO_DECODERS)
 def test_video_reads_requested_frames(mp4_40, media, backend):
     reader = VideoFileReader(backend)
     assert reader.num_frames(mp4_40) == 40
@@ -87,25 +99,62 @@ def test_video_reader_pickles_without_its_open_file(mp4_40):
     assert copy.read(mp4_40, [2]).shape == (1, 32, 32, 3)
 
 
-def test_auto_falls_back_to_pyav_when_decord_cannot_open(mp4_40, media, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise RuntimeError("decord cannot open this file")
+@needs_torchcodec
+def test_auto_prefers_the_fastest_installed_decoder():
+    assert VideoFileReader("auto").backend == "torchcodec"  # CI installs FFmpeg's libraries (Makefile)
+    assert RawFrameReader(backend="auto").backend == "torchcodec"
 
-    monkeypatch.setattr(decord, "VideoReader", refuse)
+
+@needs_torchcodec
+def test_auto_falls_back_to_pyav_when_its_decoder_cannot_open(mp4_40, media, monkeypatch):
+    import torchcodec.decoders
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("torchcodec cannot open this file")
+
+    monkeypatch.setattr(torchcodec.decoders, "VideoDecoder", refuse)
     reader = VideoFileReader("auto")
     assert reader.num_frames(mp4_40) == 40
     np.testing.assert_array_equal(media.frame_number_of(reader.read(mp4_40, [9])), [9])
-    with pytest.raises(FrameReadError, match="with decord"):
-        VideoFileReader("decord").read(mp4_40, [9])
+    with pytest.raises(FrameReadError, match="with torchcodec"):
+        VideoFileReader("torchcodec").read(mp4_40, [9])
 
 
-@pytest.mark.parametrize("backend", ["decord", "pyav", "auto"])
+@needs_torchcodec
+def test_torchcodec_is_asked_for_unique_frames_only(mp4_40, monkeypatch):
+    import torchcodec.decoders
+
+    asked = []
+    original = torchcodec.decoders.VideoDecoder.get_frames_at
+    monkeypatch.setattr(
+        torchcodec.decoders.VideoDecoder,
+        "get_frames_at",
+        lambda self, indices: asked.append(indices) or original(self, indices),
+    )
+    reader = VideoFileReader("torchcodec")
+    reader.read(mp4_40, [20, 4, 20, 4, 12])
+    assert asked == [[4, 12, 20]] and reader.frames_decoded == 3
+
+
+@pytest.mark.parametrize(
+    "backend", [pytest.param("torchcodec", marks=needs_torchcodec), "torchvision", "pil"]
+)
+def test_every_jpeg_decoder_reads_the_same_frames(tmp_path, media, backend):
+    folder = media.write_rawframes(tmp_path / "frames", range(1, 6))
+    frames = RawFrameReader(backend=backend).read(folder, [5, 1, 5])
+    np.testing.assert_array_equal(frames, RawFrameReader(backend="pil").read(folder, [5, 1, 5]))
+    (folder / "img_00003.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    with pytest.raises(FrameReadError, match=r"cannot decode frame file .*img_00003\.jpg"):
+        RawFrameReader(backend=backend).read(folder, [1, 3])
+
+
+@pytest.mark.parametrize("backend", VIDEO_DECODERS)
 def test_frames_beyond_the_end(mp4_40, backend):
     with pytest.raises(FrameReadError, match="beyond the end of .*clip.mp4, which has 40 frames"):
         VideoFileReader(backend).read(mp4_40, [10, 40])
 
 
-@pytest.mark.parametrize("backend", ["decord", "pyav", "auto"])
+@pytest.mark.parametrize("backend", VIDEO_DECODERS)
 @pytest.mark.parametrize("damage", ["truncated", "truncated_faststart", "garbage", "missing"])
 def test_corrupt_truncated_or_missing_videos(tmp_path, media, backend, damage):
     path = tmp_path / "bad.mp4"

@@ -63,7 +63,12 @@ def test_a_frame_does_not_depend_on_which_other_frames_are_rendered():
 
 def test_samples_fill_only_the_view_cells_and_repeat_per_seed_epoch_index():
     dataset = SyntheticMotionDataset(
-        SMALL, "train", VideoTrainTransform(short_side=16, crop_size=16), test_mode=False, seed=3
+        SMALL,
+        "train",
+        VideoTrainTransform(short_side=16, crop_size=16),
+        test_mode=False,
+        seed=3,
+        layout="grid",
     )
     item = dataset[4]
     pixels = item["pixel_values"]
@@ -78,7 +83,12 @@ def test_samples_fill_only_the_view_cells_and_repeat_per_seed_epoch_index():
 
 def test_validation_samples_are_fixed_test_path_grids():
     dataset = SyntheticMotionDataset(
-        SMALL, "val", VideoTestTransform(short_side=16, crop_size=16), test_mode=True, decode="reference_test"
+        SMALL,
+        "val",
+        VideoTestTransform(short_side=16, crop_size=16),
+        test_mode=True,
+        decode="reference_test",
+        layout="grid",
     )
     first = dataset[0]["pixel_values"]
     dataset.set_epoch(5)

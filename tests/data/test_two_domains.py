@@ -197,7 +197,7 @@ def test_lists_rawframes_from_1_with_a_frame_template_are_read_by_the_clip_datas
     target = domains["target"]["train"]
     assert target.features["label"].names == ["a", "b"]
     assert (target[0]["start_index"], target[0]["num_frames"], target[0]["label"]) == (6, 16, 1)
-    dataset = GladClipDataset(target, as_float, test_mode=True, decode="all", **SMALL_CLIPS)
+    dataset = GladClipDataset(target, as_float, layout="grid", test_mode=True, decode="all", **SMALL_CLIPS)
     item = dataset[0]
     numbers = media.frame_number_of(item["pixel_values"].permute(0, 2, 1, 3, 4).numpy())
     assert numbers.min() >= 6 and numbers.max() <= 21  # file numbers 1 + 5 ... 1 + 5 + 15
@@ -325,11 +325,14 @@ def test_clip_dataset_reads_every_kind_in_train_and_test_mode(folders_root, list
                 dataset = GladClipDataset(split_rows, transform, test_mode=test_mode, **SMALL_CLIPS)
                 for index in range(len(dataset)):
                     item = dataset[index]
-                    assert item["pixel_values"].shape == (4, 3, 4, 16, 16)
-                    assert torch.isfinite(item["pixel_values"]).all()
+                    # compact: the 10 view cells of a 4 x 4 grid with local rows (1, 2), uint8
+                    assert item["pixel_values"].shape == (10, 3, 16, 16)
+                    assert item["pixel_values"].dtype == torch.uint8
                     assert item["labels"] == split_rows[index]["label"]
     # A folder video's length comes from its container; every frame of it can be sampled.
-    whole = GladClipDataset(folders["source"]["train"], as_float, test_mode=True, decode="all", **SMALL_CLIPS)
+    whole = GladClipDataset(
+        folders["source"]["train"], as_float, layout="grid", test_mode=True, decode="all", **SMALL_CLIPS
+    )
     assert [whole.segment_length(row) for row in rows(folders["source"]["train"])] == [16, 20]
     numbers = media.frame_number_of(whole[1]["pixel_values"].permute(0, 2, 1, 3, 4).numpy())
     assert numbers.min() >= 0 and numbers.max() <= 19 and len(np.unique(numbers)) > 4
@@ -347,7 +350,7 @@ def test_whole_video_row_from_a_start_index(tmp_path, media):
         "label": 0,
         "domain": 1,
     }
-    dataset = GladClipDataset([row], as_float, test_mode=True, decode="all", **SMALL_CLIPS)
+    dataset = GladClipDataset([row], as_float, layout="grid", test_mode=True, decode="all", **SMALL_CLIPS)
     assert dataset.segment_length(row) == 15
     numbers = media.frame_number_of(dataset[0]["pixel_values"].permute(0, 2, 1, 3, 4).numpy())
     assert numbers.min() >= 5 and numbers.max() <= 19

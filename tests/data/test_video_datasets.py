@@ -13,7 +13,12 @@ from glad_hf.data import readers
 from glad_hf.data.builder import FEATURES
 from glad_hf.data.readers import FrameReadError
 from glad_hf.data.sampling import sample_frames, view_cell_mask
-from glad_hf.data.transforms import VideoResizeTransform, VideoTestTransform, VideoTrainTransform
+from glad_hf.data.transforms import (
+    VideoResizeTransform,
+    VideoTestTransform,
+    VideoTrainTransform,
+    finish_batch,
+)
 from glad_hf.data.video_datasets import DomainPairedDataset, GladClipDataset, TemporalOrderDataset
 
 
@@ -65,7 +70,14 @@ def test_stage2_source_sample_decodes_only_the_22_view_frames(long_clip, media, 
         monkeypatch.setattr(
             decord.VideoReader, "get_batch", lambda self, i: calls.extend(i) or original_batch(self, i)
         )
-    dataset = GladClipDataset(_split(_row(long_clip[layout], layout, 0, 300, 0)), as_float, test_mode=False)
+    dataset = GladClipDataset(
+        _split(_row(long_clip[layout], layout, 0, 300, 0)),
+        as_float,
+        layout="grid",
+        test_mode=False,
+        jpeg_backend="pil",
+        video_backend="decord",
+    )
     item = dataset[0]
     pixel_values = item["pixel_values"]
     assert pixel_values.shape == (8, 3, 8, 32, 32) and pixel_values.dtype == torch.float32
@@ -85,7 +97,11 @@ def test_stage2_source_sample_decodes_only_the_22_view_frames(long_clip, media, 
 @pytest.mark.parametrize("layout", ["rawframes", "video"])
 def test_all_mode_decodes_every_sampled_frame(long_clip, media, layout):
     dataset = GladClipDataset(
-        _split(_row(long_clip[layout], layout, 0, 300, 0)), as_float, test_mode=True, decode="all"
+        _split(_row(long_clip[layout], layout, 0, 300, 0)),
+        as_float,
+        layout="grid",
+        test_mode=True,
+        decode="all",
     )
     numbers = _cell_numbers(media, dataset[0]["pixel_values"])
     np.testing.assert_array_equal(numbers, sample_frames(300, 8, 2, 8, True))
@@ -101,7 +117,7 @@ def test_target_segment_in_test_mode_reads_its_frame_range(
         row = _row(tiny_rawframes_root / "babel" / "val" / "000010", layout, 1, 30, 11, offset=10)
     else:
         row = _row(tiny_video_root / "babel" / "val" / "000010.mp4", layout, 1, 30, 10, offset=10)
-    dataset = GladClipDataset(_split(row), as_float, test_mode=True, decode="reference_test")
+    dataset = GladClipDataset(_split(row), as_float, layout="grid", test_mode=True, decode="reference_test")
     pixel_values = dataset[0]["pixel_values"]
     used = view_cell_mask(decode="reference_test")
     expected = sample_frames(30, 8, 2, 8, True) + row["start_index"]
@@ -112,7 +128,9 @@ def test_target_segment_in_test_mode_reads_its_frame_range(
 
 def test_kinetics_video_length_comes_from_the_container(tmp_path, media):
     video = media.write_mp4(tmp_path / "clip.mp4", 40)
-    dataset = GladClipDataset(_split(_row(video, "video", 0, 300, 0)), as_float, test_mode=True, decode="all")
+    dataset = GladClipDataset(
+        _split(_row(video, "video", 0, 300, 0)), as_float, layout="grid", test_mode=True, decode="all"
+    )
     np.testing.assert_array_equal(
         _cell_numbers(media, dataset[0]["pixel_values"]), sample_frames(40, 8, 2, 8, True)
     )
@@ -122,14 +140,14 @@ def test_babel_segment_beyond_the_end_of_its_video(tmp_path, media):
     video = media.write_mp4(tmp_path / "000010.mp4", 50)
     row = _row(video, "video", 1, 17, 45, offset=45, video_id="val/000010")
     with pytest.raises(FrameReadError, match=r"row 0 \(val/000010\).*45-61 .* end beyond .* 50 frames"):
-        GladClipDataset(_split(row), as_float, test_mode=True)[0]
+        GladClipDataset(_split(row), as_float, layout="grid", test_mode=True)[0]
 
 
 def test_missing_frame_file_names_the_row(tmp_path, media):
     folder = media.write_rawframes(tmp_path / "frames", range(1, 20))
     row = _row(folder, "rawframes", 1, 30, 1, video_id="train/000001")
     with pytest.raises(FrameReadError, match=r"row 0 \(train/000001\): missing frame file .*img_000"):
-        GladClipDataset(_split(row), as_float, test_mode=True)[0]
+        GladClipDataset(_split(row), as_float, layout="grid", test_mode=True)[0]
 
 
 def test_video_cache_gives_the_same_samples_and_segment_lengths(tmp_path, media):
@@ -140,8 +158,10 @@ def test_video_cache_gives_the_same_samples_and_segment_lengths(tmp_path, media)
     ]
     cache = readers.DecodedVideoCache(2**26)
     for test_mode in (False, True):
-        plain = GladClipDataset(_split(*rows), as_float, test_mode=test_mode, seed=2)
-        cached = GladClipDataset(_split(*rows), as_float, test_mode=test_mode, seed=2, video_cache=cache)
+        plain = GladClipDataset(_split(*rows), as_float, layout="grid", test_mode=test_mode, seed=2)
+        cached = GladClipDataset(
+            _split(*rows), as_float, layout="grid", test_mode=test_mode, seed=2, video_cache=cache
+        )
         for index in range(2):
             assert torch.equal(plain[index]["pixel_values"], cached[index]["pixel_values"])
     assert list(cache.videos) == [str(video)] and cache.bytes == 120 * 32 * 32 * 3
@@ -149,9 +169,11 @@ def test_video_cache_gives_the_same_samples_and_segment_lengths(tmp_path, media)
 
 def test_samples_depend_only_on_seed_epoch_and_index(long_clip):
     split = _split(*[_row(long_clip["rawframes"], "rawframes", 0, 300, 0)] * 2)
-    dataset = GladClipDataset(split, as_float, test_mode=False, seed=5)
+    dataset = GladClipDataset(split, as_float, layout="grid", test_mode=False, seed=5)
     first = dataset[1]["pixel_values"]
-    assert torch.equal(first, GladClipDataset(split, as_float, test_mode=False, seed=5)[1]["pixel_values"])
+    assert torch.equal(
+        first, GladClipDataset(split, as_float, layout="grid", test_mode=False, seed=5)[1]["pixel_values"]
+    )
     assert not torch.equal(first, dataset[0]["pixel_values"])
     dataset.set_epoch(1)
     assert not torch.equal(first, dataset[1]["pixel_values"])
@@ -161,18 +183,28 @@ def test_with_the_real_transforms_and_a_dataloader(long_clip):
     split = _split(*[_row(long_clip["video"], "video", 0, 300, 0, label=label) for label in (2, 7)])
     train = GladClipDataset(split, VideoTrainTransform(crop_size=16, short_side=20), test_mode=False)
     batch = next(iter(DataLoader(train, batch_size=2)))
-    assert batch["pixel_values"].shape == (2, 8, 3, 8, 16, 16)
+    # compact: the 22 view cells, uint8, with the per-video flip; finish_batch makes them normalised float
+    assert batch["pixel_values"].shape == (2, 22, 3, 16, 16) and batch["pixel_values"].dtype == torch.uint8
+    assert batch["flip"].shape == (2,) and batch["flip"].dtype == torch.bool
     assert batch["labels"].tolist() == [2, 7] and batch["index"].tolist() == [0, 1]
-    grid = batch["pixel_values"].permute(0, 1, 3, 2, 4, 5)  # [B, N, T, C, H, W]
+    finished = finish_batch(batch)
+    assert finished["pixel_values"].dtype == torch.float32 and "flip" not in finished
+    grid_train = GladClipDataset(
+        split, VideoTrainTransform(crop_size=16, short_side=20), test_mode=False, layout="grid"
+    )
+    grid = next(iter(DataLoader(grid_train, batch_size=2)))["pixel_values"].permute(0, 1, 3, 2, 4, 5)
     used = torch.from_numpy(view_cell_mask())
     assert torch.all(grid[:, ~used] == 0) and torch.all(grid[:, used].abs().amax(dim=(-3, -2, -1)) > 0)
-    test = GladClipDataset(split, VideoTestTransform(short_side=20, crop_size=16), test_mode=True)
+    assert torch.equal(grid[:, used], finished["pixel_values"])
+    test = GladClipDataset(
+        split, VideoTestTransform(short_side=20, crop_size=16), test_mode=True, layout="grid"
+    )
     assert test[0]["pixel_values"].shape == (8, 3, 8, 16, 16)
 
 
 def test_worker_processes_load_the_same_samples(long_clip):
     split = _split(*[_row(long_clip["video"], "video", 0, 300, 0, label=label) for label in (2, 7)])
-    dataset = GladClipDataset(split, as_float, test_mode=False, seed=1)
+    dataset = GladClipDataset(split, as_float, layout="grid", test_mode=False, seed=1)
     dataset.set_epoch(2)
     # Reading here leaves an open decord reader that forked workers inherit (and must not destroy).
     expected = torch.stack([dataset[0]["pixel_values"], dataset[1]["pixel_values"]])
@@ -185,7 +217,7 @@ def test_worker_processes_load_the_same_samples(long_clip):
 
 def test_temporal_order_samples(long_clip, media):
     split = _split(_row(long_clip["rawframes"], "rawframes", 0, 300, 0))
-    item = TemporalOrderDataset(split, as_float, frame_interval=1)[0]
+    item = TemporalOrderDataset(split, as_float, layout="grid", frame_interval=1)[0]
     assert item["pixel_values"].shape == (3, 3, 8, 32, 32)
     numbers = _cell_numbers(media, item["pixel_values"])
     np.testing.assert_array_equal(numbers, numbers[:, :1] + np.arange(8)[None, :])
@@ -212,7 +244,7 @@ class IndexDataset(torch.utils.data.Dataset):
 
     def sample(self, index, epoch):
         self.draws.append((index, epoch))
-        return {"pixel_values": index}
+        return {"pixel_values": index, "index": index}
 
     def __getitem__(self, index):
         return self.sample(index, self.epoch)

@@ -9,7 +9,9 @@ from huggingface_hub import ModelCard
 
 from glad_hf import GladForVideoClassification
 from glad_hf.training.arguments import parse_arguments
+from glad_hf.training.data import load_domains
 from glad_hf.training.evaluation import evaluate_checkpoint
+from glad_hf.training.loop import UnreadableVideosError
 from glad_hf.training.run import run_training
 from helpers import write_mp4
 
@@ -174,7 +176,6 @@ def test_videos_that_prepare_rawframes_reported_are_left_out(folders_pair, tmp_p
     import shutil
 
     from glad_hf.data.prepare import prepare_rawframes
-    from glad_hf.training.data import load_domains
 
     target = tmp_path / "target"
     shutil.copytree(folders_pair / "target", target)
@@ -188,3 +189,40 @@ def test_videos_that_prepare_rawframes_reported_are_left_out(folders_pair, tmp_p
     assert len(every["target"]["train"]) == 10 and len(kept["target"]["train"]) == 9
     assert not any("broken" in path for path in kept["target"]["train"]["path"])
     assert len(kept["source"]["train"]) == len(every["source"]["train"])
+
+
+def _corrupt_copy(folders_pair, tmp_path) -> Path:
+    """The pair's source with its second Clapping training video (a row in the middle of the split) truncated."""
+    import shutil
+
+    source = tmp_path / "source"
+    shutil.copytree(folders_pair / "source", source)
+    video = source / "train" / "Clapping" / "Clapping_1.mp4"
+    video.write_bytes(video.read_bytes()[:300])
+    return source
+
+
+def test_a_video_that_fails_to_decode_mid_epoch_is_replaced_and_counted(folders_pair, tmp_path):
+    source = _corrupt_copy(folders_pair, tmp_path)
+    output = tmp_path / "run"
+    args = _common(output, "--dataset", "folders", "--source_dir", str(source), "--target_dir",
+                   str(folders_pair / "target"), "--class_map", str(folders_pair / "class_map.json"),
+                   "--stage", "glad", "--max_train_steps", "5", "--max_unreadable_fraction", "0.2")  # fmt: skip
+    result = run_training(*parse_arguments(args))["glad"]
+    # 9 source rows, batches of 2: every row is drawn in the 4 steps of epoch 0
+    assert result.metrics["steps"] == 5
+    checkpoint = sorted((output / "glad" / "checkpoints").glob("step_*"))[-1]
+    progress = json.loads((checkpoint / "progress.json").read_text())
+    [(key, row)] = progress["unreadable_rows"]
+    assert key == "decode_failures"
+    rows = load_domains(parse_arguments(args)[0])["source"]["train"]
+    assert rows[row]["path"].endswith("Clapping_1.mp4")
+
+
+def test_too_many_unreadable_videos_stop_the_run_with_their_list(folders_pair, tmp_path):
+    source = _corrupt_copy(folders_pair, tmp_path)
+    args = _common(tmp_path / "run", "--dataset", "folders", "--source_dir", str(source), "--target_dir",
+                   str(folders_pair / "target"), "--class_map", str(folders_pair / "class_map.json"),
+                   "--stage", "glad", "--max_train_steps", "5")  # fmt: skip
+    with pytest.raises(UnreadableVideosError, match=r"1 training rows failed to decode .*Clapping_1\.mp4"):
+        run_training(*parse_arguments(args))

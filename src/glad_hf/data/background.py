@@ -93,7 +93,7 @@ class BackgroundBlend:
         return len(self.paths)
 
     def load_background(self, index: int, size: int) -> torch.Tensor:
-        """Background ``index`` as float32 [3, size, size] in 0-255 (short-side resize, then centre crop)."""
+        """Background ``index`` as uint8 [3, size, size] (short-side resize, then centre crop)."""
         path = self.paths[index]
         try:
             with Image.open(path) as image:
@@ -104,22 +104,29 @@ class BackgroundBlend:
         short_side = self.short_side if self.short_side is not None else round(size * 256 / 224)
         background = resize_short_side(background[None], max(short_side, size))[0]
         height, width = background.shape[-2:]
-        background = F.crop(background, (height - size) // 2, (width - size) // 2, size, size)
-        return background.to(torch.float32)
+        return F.crop(background, (height - size) // 2, (width - size) // 2, size, size)
 
-    def __call__(self, frames: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        if frames.ndim != 4 or frames.shape[-1] != frames.shape[-2]:
-            raise ValueError(f"BackgroundBlend expects square frames [F, C, S, S], got {tuple(frames.shape)}")
-        size = frames.shape[-1]
+    def draw(self, size: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, float]:
+        """One video's draw: (uint8 background [3, size, size], weight of the video's frames); a video not drawn for
+        blending gets zeros and weight 1.0, so that ``weight * frames + (1 - weight) * background`` (the blend, done by
+        ``glad_hf.data.transforms.finish_frames`` where the frames are) leaves it unchanged."""
         if self.image_size is not None and size != self.image_size:
             raise ValueError(
                 f"BackgroundBlend: frames are {size}x{size}, expected image_size={self.image_size}"
             )
         if torch.rand(1, generator=generator).item() >= self.p:
-            return frames
+            return torch.zeros(3, size, size, dtype=torch.uint8), 1.0
         index = int(torch.randint(len(self.paths), (1,), generator=generator).item())
-        background = self.load_background(index, size)
-        return self.alpha * frames.to(torch.float32) + (1.0 - self.alpha) * background
+        return self.load_background(index, size), self.alpha
+
+    def __call__(self, frames: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """float32 [F, C, S, S] in 0-255 -> float32 [F, C, S, S], blended with probability ``p``."""
+        if frames.ndim != 4 or frames.shape[-1] != frames.shape[-2]:
+            raise ValueError(f"BackgroundBlend expects square frames [F, C, S, S], got {tuple(frames.shape)}")
+        background, weight = self.draw(frames.shape[-1], generator)
+        if weight == 1.0:
+            return frames
+        return weight * frames.to(torch.float32) + (1.0 - weight) * background.to(torch.float32)
 
     def __repr__(self) -> str:
         return (

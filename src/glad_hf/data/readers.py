@@ -17,8 +17,14 @@ import numpy as np
 from PIL import Image
 
 FRAME_FILENAME_TEMPLATE = "img_{:05d}.jpg"
-VIDEO_BACKENDS = ("auto", "decord", "pyav")
-# decord readers a process inherited through fork (DataLoader workers): destroying one there waits forever
+VIDEO_BACKENDS = ("auto", "torchcodec", "decord", "pyav")
+# "auto" tries the installed decoders in this order, the fastest first as measured by scripts/benchmark_decoding.py
+# (README, "Decoders"); PyAV, a dependency, is the fallback that always works.
+AUTO_VIDEO_BACKENDS = ("torchcodec", "decord", "pyav")
+JPEG_BACKENDS = ("auto", "torchcodec", "torchvision", "pil")
+# "auto" for rawframes, likewise by measurement; torchvision's image decoders are deprecated (0.29) for torchcodec's.
+AUTO_JPEG_BACKENDS = ("torchcodec", "torchvision", "pil")
+# Readers a process inherited through fork (DataLoader workers): destroying a decord reader there waits forever
 # on decoding threads that stayed in the parent, so they are kept here, unused, for the process's lifetime.
 _DECORD_READERS_FROM_PARENT = []
 
@@ -36,11 +42,42 @@ def _unique_frame_numbers(frame_numbers: Sequence[int]) -> tuple[np.ndarray, np.
     return np.unique(numbers, return_inverse=True)
 
 
-class RawFrameReader:
-    """Reads JPEG frames `img_{:05d}.jpg` (or `filename_template`) from a frame folder."""
+def video_backend_available(backend: str) -> bool:
+    """Whether a decoder of `VIDEO_BACKENDS` or `JPEG_BACKENDS` can be used here (torchcodec also needs FFmpeg's
+    shared libraries)."""
+    if backend in ("pyav", "pil", "torchvision"):
+        return True
+    try:
+        if backend == "torchcodec":
+            from torchcodec.decoders import VideoDecoder  # noqa: F401  (loads FFmpeg's libraries)
+        elif backend == "decord":
+            import decord  # noqa: F401
+        else:
+            raise ValueError(f"unknown video backend {backend!r}; expected one of {VIDEO_BACKENDS}")
+    except (ImportError, OSError, RuntimeError):
+        return False
+    return True
 
-    def __init__(self, filename_template: str = FRAME_FILENAME_TEMPLATE):
+
+class RawFrameReader:
+    """Reads JPEG frames `img_{:05d}.jpg` (or `filename_template`) from a frame folder.
+
+    backend: "torchcodec" or "torchvision" (their `decode_jpeg`, a list of files per call), "pil", or "auto" (the
+    first usable of `AUTO_JPEG_BACKENDS`, fastest first as measured, README "Decoders"). Frames that are not JPEG (a
+    `.png` template) go through the backend's `decode_image` (PIL for "pil").
+    """
+
+    def __init__(self, filename_template: str = FRAME_FILENAME_TEMPLATE, backend: str = "auto"):
+        if backend not in JPEG_BACKENDS:
+            raise ValueError(f"backend must be one of {JPEG_BACKENDS}, got {backend!r}")
+        if backend == "auto":
+            backend = next(name for name in AUTO_JPEG_BACKENDS if video_backend_available(name))
+        elif not video_backend_available(backend):
+            raise ImportError(
+                f"JPEG backend {backend!r} is not usable here (torchcodec needs FFmpeg's libraries)"
+            )
         self.filename_template = filename_template
+        self.backend = backend
         self.frames_decoded = 0
 
     def read(
@@ -52,108 +89,148 @@ class RawFrameReader:
         """
         template = filename_template or self.filename_template
         unique, inverse = _unique_frame_numbers(frame_numbers)
-        frames = []
-        for number in unique:
-            path = os.path.join(frame_dir, template.format(number))
-            try:
-                with Image.open(path) as image:
-                    frames.append(np.asarray(image.convert("RGB")))
-            except FileNotFoundError:
-                raise FrameReadError(f"missing frame file {path} (frame {number} of {frame_dir})") from None
-            except OSError as error:
-                raise FrameReadError(f"cannot decode frame file {path}: {error}") from error
-            self.frames_decoded += 1
+        paths = [os.path.join(frame_dir, template.format(number)) for number in unique]
+        for number, path in zip(unique, paths, strict=True):
+            if not os.path.isfile(path):
+                raise FrameReadError(f"missing frame file {path} (frame {number} of {frame_dir})")
+        if self.backend == "pil":
+            frames = [_read_pil(path) for path in paths]
+        else:
+            frames = _read_with_decode_jpeg(paths, self.backend)
+        self.frames_decoded += len(frames)
         shapes = {frame.shape for frame in frames}
         if len(shapes) > 1:
             raise FrameReadError(f"frames of {frame_dir} differ in size: {sorted(shapes)}")
         return np.stack(frames)[inverse]
 
 
-class VideoFileReader:
-    """Reads frames of a video file with decord, or with PyAV where decord cannot read the file.
+def _read_pil(path: str) -> np.ndarray:
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except OSError as error:
+        raise FrameReadError(f"cannot decode frame file {path}: {error}") from error
 
-    backend: "auto" (decord if installed, falling back to PyAV on any decord error), "decord" or "pyav".
+
+def _read_with_decode_jpeg(paths: list[str], backend: str) -> list[np.ndarray]:
+    if backend == "torchcodec":
+        from torchcodec.decoders import decode_image, decode_jpeg
+
+        read, rgb = (lambda path: path), "RGB"
+    else:
+        from torchvision.io import ImageReadMode, decode_image, decode_jpeg, read_file
+
+        read, rgb = read_file, ImageReadMode.RGB
+    data = [read(path) for path in paths]
+    try:
+        if all(path.lower().endswith((".jpg", ".jpeg")) for path in paths):
+            images = decode_jpeg(data, mode=rgb)
+        else:
+            images = [decode_image(item, mode=rgb) for item in data]
+    except (RuntimeError, ValueError):
+        # A batch call names no file: find the one that fails.
+        for path, item in zip(paths, data, strict=True):
+            try:
+                decode_image(item, mode=rgb)
+            except (RuntimeError, ValueError) as error:
+                raise FrameReadError(f"cannot decode frame file {path}: {error}") from error
+        raise
+    return [image.permute(1, 2, 0).numpy() for image in images]
+
+
+class VideoFileReader:
+    """Reads frames of a video file with torchcodec, decord or PyAV.
+
+    backend: one of `VIDEO_BACKENDS`; "auto" uses the first installed of `AUTO_VIDEO_BACKENDS` (torchcodec, decord,
+    PyAV: fastest first, as measured) and falls back to PyAV on a file that decoder cannot read.
     num_threads: decoding threads (1 suits DataLoader workers).
-    Both seek to the keyframe before a wanted frame unless already decoding in its GOP, so only the GOPs
-    that hold wanted frames are decoded (up to the last wanted frame of each); only wanted frames are
-    converted to RGB.
+    Each seeks to the keyframe before a wanted frame unless already decoding in its GOP, so only the GOPs that hold
+    wanted frames are decoded (up to the last wanted frame of each); only wanted frames are converted to RGB.
     """
 
     def __init__(self, backend: str = "auto", num_threads: int = 1):
         if backend not in VIDEO_BACKENDS:
             raise ValueError(f"backend must be one of {VIDEO_BACKENDS}, got {backend!r}")
-        if backend == "decord":
-            import decord  # noqa: F401  (fail now, with the import error, rather than at the first read)
+        if backend == "auto":
+            backend = next(name for name in AUTO_VIDEO_BACKENDS if video_backend_available(name))
+            self.fallback = backend != "pyav"
+        else:
+            if not video_backend_available(backend):
+                raise ImportError(
+                    f"video backend {backend!r} is not usable here: install it (pip install glad_hf[{backend}]; "
+                    "torchcodec also needs FFmpeg's shared libraries, README 'Decoders')"
+                )
+            self.fallback = False
         self.backend = backend
         self.num_threads = num_threads
         self.frames_decoded = 0
-        self._decord_reader = None
-        self._decord_key = None  # (process id, path) of the open decord reader
+        self._reader = None
+        self._reader_key = None  # (process id, path) of the open torchcodec/decord reader
 
     def __getstate__(self) -> dict:
-        # The open decord reader is not picklable (DataLoader workers started with "spawn" pickle datasets).
-        return {**self.__dict__, "_decord_reader": None, "_decord_key": None}
+        # Open readers are not picklable (DataLoader workers started with "spawn" pickle datasets).
+        return {**self.__dict__, "_reader": None, "_reader_key": None}
 
-    def _use_decord(self) -> bool:
-        if self.backend == "auto":
-            try:
-                import decord  # noqa: F401
-            except ImportError:
-                return False
-        return self.backend != "pyav"
-
-    def _open_decord(self, path: str):
+    def _open(self, path: str):
         # One open reader is kept, so that `num_frames` then `read` on the same file parse it once.
-        if self._decord_key != (os.getpid(), path):
-            import decord
+        if self._reader_key != (os.getpid(), path):
+            self._close()
+            if self.backend == "torchcodec":
+                from torchcodec.decoders import VideoDecoder
 
-            self._close_decord()
-            self._decord_reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=self.num_threads)
-            self._decord_key = (os.getpid(), path)
-        return self._decord_reader
+                self._reader = VideoDecoder(path, dimension_order="NHWC", num_ffmpeg_threads=self.num_threads)
+            else:
+                import decord
 
-    def _close_decord(self) -> None:
-        if self._decord_key is not None and self._decord_key[0] != os.getpid():
-            _DECORD_READERS_FROM_PARENT.append(self._decord_reader)
-        self._decord_reader = None
-        self._decord_key = None
+                self._reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=self.num_threads)
+            self._reader_key = (os.getpid(), path)
+        return self._reader
 
-    def _with_backend(self, path: str, decord_fn, pyav_fn):
+    def _close(self) -> None:
+        if self._reader_key is not None and self._reader_key[0] != os.getpid():
+            _DECORD_READERS_FROM_PARENT.append(self._reader)
+        self._reader = None
+        self._reader_key = None
+
+    def _with_backend(self, path: str, open_fn, pyav_fn):
         if not os.path.isfile(path):
             raise FrameReadError(f"missing video file {path}")
-        if not self._use_decord():
+        if self.backend == "pyav":
             return pyav_fn(path)
         try:
-            return decord_fn(path)
+            return open_fn(path)
         except FrameReadError:
             raise
-        except Exception as decord_error:  # decord raises RuntimeError/DECORDError on unreadable files
-            self._close_decord()
-            if self.backend == "decord":
-                raise FrameReadError(
-                    f"cannot read video {path} with decord: {decord_error}"
-                ) from decord_error
+        except (
+            Exception
+        ) as error:  # decord / torchcodec raise RuntimeError or their own errors on unreadable files
+            self._close()
+            if not self.fallback:
+                raise FrameReadError(f"cannot read video {path} with {self.backend}: {error}") from error
             try:
                 return pyav_fn(path)
             except FrameReadError as pyav_error:
-                raise FrameReadError(f"{pyav_error} (decord failed too: {decord_error})") from pyav_error
+                raise FrameReadError(f"{pyav_error} ({self.backend} failed too: {error})") from pyav_error
 
     def num_frames(self, path: str | os.PathLike) -> int:
-        """Frame count from the container (decord's frame index, or PyAV's stream metadata/packets)."""
-        return self._with_backend(os.fspath(path), lambda p: len(self._open_decord(p)), _pyav_num_frames)
+        """Frame count from the container (the decoder's frame index, or PyAV's stream metadata/packets)."""
+        return self._with_backend(os.fspath(path), lambda p: len(self._open(p)), _pyav_num_frames)
 
     def read(self, path: str | os.PathLike, frame_numbers: Sequence[int]) -> np.ndarray:
         """uint8 `[F, H, W, 3]` frames `frame_numbers` (0-based indices) of the video at `path`."""
         unique, inverse = _unique_frame_numbers(frame_numbers)
         frames = self._with_backend(
-            os.fspath(path), lambda p: self._read_decord(p, unique), lambda p: self._read_pyav(p, unique)
+            os.fspath(path), lambda p: self._read_indexed(p, unique), lambda p: self._read_pyav(p, unique)
         )
         return frames[inverse]
 
-    def _read_decord(self, path: str, unique: np.ndarray) -> np.ndarray:
-        reader = self._open_decord(path)
+    def _read_indexed(self, path: str, unique: np.ndarray) -> np.ndarray:
+        reader = self._open(path)
         _check_in_range(path, unique, len(reader))
-        frames = reader.get_batch(unique.tolist()).asnumpy()
+        if self.backend == "torchcodec":
+            frames = reader.get_frames_at(indices=unique.tolist()).data.numpy()
+        else:
+            frames = reader.get_batch(unique.tolist()).asnumpy()
         self.frames_decoded += len(unique)
         return frames
 

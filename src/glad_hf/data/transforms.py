@@ -1,9 +1,17 @@
-"""Spatial transforms of a whole video (SPEC §7).
+"""Spatial transforms of a whole video (SPEC §7), in two halves.
 
-Every transform takes the decoded frames of ONE video as a uint8 tensor ``[F, C, H, W]`` (RGB, 0-255), applies
-one set of random parameters to all ``F`` frames (the same crop and flip for every frame of the video) and
-returns float32 ``[F, C, S, S]`` normalised with ``IMAGE_MEAN`` / ``IMAGE_STD``. All randomness comes from the
-``generator`` argument, so a sample is reproducible from the generator's seed.
+Every transform takes the decoded frames of ONE video as a uint8 tensor ``[F, C, H, W]`` (RGB, 0-255) and applies
+one set of random parameters to all ``F`` frames (the same crop and flip for every frame of the video). All
+randomness comes from the ``generator`` argument, so a sample is reproducible from the generator's seed.
+
+- ``transform.geometry(frames, generator)`` is the half that runs where the video is decoded (a loader worker):
+  resize and crop, in uint8 -> ``(uint8 [F, C, S, S], augmentation)``, where ``augmentation`` holds the per-video
+  draws of the other half: ``flip`` (bool), ``background`` (uint8 [C, S, S]) and ``background_alpha`` (float64).
+- ``finish_frames(pixel_values, **augmentation)`` is the other half, run where the frames are used (on the
+  accelerator, on a whole batch): to float, flip, background blend, normalise with ``IMAGE_MEAN`` / ``IMAGE_STD``.
+- ``transform(frames, generator)`` is both halves on one video -> float32 ``[F, C, S, S]``.
+
+Training and evaluation finish their batches with ``finish_batch``, so CPU and GPU runs share this code.
 
 Resizing uses ``torchvision.transforms.v2.functional`` (bilinear, antialiased). The reference resizes with
 OpenCV's bilinear filter without antialiasing; the two agree when frames are stored at short side 256 (the
@@ -62,9 +70,65 @@ def resize_short_side(frames: torch.Tensor, short_side: int) -> torch.Tensor:
     return F.resize(frames, list(size), antialias=True)
 
 
-def normalize(frames: torch.Tensor) -> torch.Tensor:
-    """0-255 RGB [F, C, H, W] (any dtype) -> float32 normalised with IMAGE_MEAN / IMAGE_STD."""
-    return F.normalize(frames.to(torch.float32), mean=list(IMAGE_MEAN), std=list(IMAGE_STD))
+def finish_frames(
+    pixel_values: torch.Tensor,
+    *,
+    flip: torch.Tensor | None = None,
+    background: torch.Tensor | None = None,
+    background_alpha: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The augmentation half that runs where the frames are used, on a batch: uint8 -> normalised float32.
+
+    pixel_values: uint8 [B, M, C, ..., S, S] with channels at dim 2 (compact view cells [B, K, C, S, S], clip grids
+    [B, N, C, T, S, S]); flip: bool [B] (mirror left-right); background: uint8 [B, C, S, S] with
+    background_alpha: float64 [B], the weight of the video's frames (1.0: not blended). Returns float32 of
+    pixel_values' shape: ``(alpha * frames + (1 - alpha) * background - IMAGE_MEAN) / IMAGE_STD``, flipped first.
+    """
+    # Only the videos drawn for a flip (mirrored in uint8, a quarter of the bytes) or a blend are touched: on the CPU
+    # the finishing then costs little beside the model.
+    if flip is not None and bool(flip.any()):
+        flipped = flip.nonzero().flatten()
+        pixel_values = pixel_values.index_copy(0, flipped, pixel_values.index_select(0, flipped).flip(-1))
+    frames = pixel_values.to(torch.float32, copy=True)
+    channels = frames.shape[2]
+    if background is not None:
+        blended = background_alpha != 1.0
+        if bool(blended.any()):
+            # BackgroundBlend's mix; the weights are rounded to float32 from float64 as a Python float would be.
+            alpha = background_alpha[blended].view(-1, *([1] * (frames.ndim - 1)))
+            image = background[blended].view(
+                -1, 1, channels, *([1] * (frames.ndim - 5)), *background.shape[-2:]
+            )
+            frames[blended] = alpha.to(torch.float32) * frames[blended] + (1.0 - alpha).to(
+                torch.float32
+            ) * image.to(torch.float32)
+    # torchvision's normalize wants channels at dim -3; a clip grid has them at -4, hence the explicit broadcast.
+    per_channel = (1, 1, channels) + (1,) * (frames.ndim - 3)
+    mean = torch.tensor(IMAGE_MEAN, dtype=torch.float32, device=frames.device).view(per_channel)
+    std = torch.tensor(IMAGE_STD, dtype=torch.float32, device=frames.device).view(per_channel)
+    return frames.sub_(mean).div_(std)
+
+
+AUGMENTATION_KEYS = ("flip", "background", "background_alpha")
+
+
+def finish_batch(batch: dict) -> dict:
+    """A collated batch made ready for the model, on the batch's device: every uint8 ``pixel_values`` /
+    ``target_pixel_values`` becomes normalised float32 (``finish_frames``, with the item's augmentation keys,
+    which are removed). Float pixel values (the grid layout, the video processor's) pass unchanged."""
+    batch = dict(batch)
+    for prefix in ("", "target_"):
+        pixel_values = batch.get(f"{prefix}pixel_values")
+        augmentation = {key: batch.pop(f"{prefix}{key}", None) for key in AUGMENTATION_KEYS}
+        if pixel_values is not None and pixel_values.dtype == torch.uint8:
+            batch[f"{prefix}pixel_values"] = finish_frames(pixel_values, **augmentation)
+    return batch
+
+
+def _finish_one(frames: torch.Tensor, augmentation: dict) -> torch.Tensor:
+    """``finish_frames`` on one video's frames [F, C, S, S] (a batch of one)."""
+    batched = {key: torch.as_tensor(value)[None] for key, value in augmentation.items()}
+    return finish_frames(frames[None], **batched)[0]
 
 
 def multi_scale_crop_params(
@@ -130,7 +194,11 @@ class VideoTrainTransform:
         self.flip_prob = flip_prob
         self.background_blend = background_blend
 
-    def __call__(self, frames: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def geometry(
+        self, frames: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, dict]:
+        """uint8 [F, C, H, W] -> (uint8 [F, C, crop_size, crop_size], {"flip", and with a background blend
+        "background", "background_alpha"}); the draws are made in the order of the single-step transform."""
         _check_frames(frames)
         frames = resize_short_side(frames, self.short_side)
         top, left, crop_h, crop_w = multi_scale_crop_params(
@@ -139,12 +207,16 @@ class VideoTrainTransform:
         frames = F.resized_crop(
             frames, top, left, crop_h, crop_w, [self.crop_size, self.crop_size], antialias=True
         )
-        if torch.rand(1, generator=generator).item() < self.flip_prob:
-            frames = F.horizontal_flip(frames)
-        frames = frames.to(torch.float32)
+        augmentation = {"flip": torch.tensor(torch.rand(1, generator=generator).item() < self.flip_prob)}
         if self.background_blend is not None:
-            frames = self.background_blend(frames, generator)
-        return normalize(frames)
+            background, alpha = self.background_blend.draw(self.crop_size, generator)
+            augmentation.update(
+                background=background, background_alpha=torch.tensor(alpha, dtype=torch.float64)
+            )
+        return frames, augmentation
+
+    def __call__(self, frames: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return _finish_one(*self.geometry(frames, generator))
 
     def __repr__(self) -> str:
         return (
@@ -168,13 +240,18 @@ class VideoTestTransform:
         self.short_side = short_side
         self.crop_size = crop_size
 
-    def __call__(self, frames: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def geometry(
+        self, frames: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, dict]:
+        """uint8 [F, C, H, W] -> (uint8 [F, C, crop_size, crop_size], {})."""
         _check_frames(frames)
         frames = resize_short_side(frames, self.short_side)
         height, width = frames.shape[-2:]
         top, left = (height - self.crop_size) // 2, (width - self.crop_size) // 2
-        frames = F.crop(frames, top, left, self.crop_size, self.crop_size)
-        return normalize(frames)
+        return F.crop(frames, top, left, self.crop_size, self.crop_size), {}
+
+    def __call__(self, frames: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return _finish_one(*self.geometry(frames, generator))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(short_side={self.short_side}, crop_size={self.crop_size})"
@@ -191,12 +268,18 @@ class VideoResizeTransform:
         self.size = size
         self.short_side = short_side
 
-    def __call__(self, frames: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def geometry(
+        self, frames: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, dict]:
+        """uint8 [F, C, H, W] -> (uint8 [F, C, size, size], {})."""
         _check_frames(frames)
         frames = resize_short_side(frames, self.short_side)
         if tuple(frames.shape[-2:]) != (self.size, self.size):
             frames = F.resize(frames, [self.size, self.size], antialias=True)
-        return normalize(frames)
+        return frames, {}
+
+    def __call__(self, frames: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return _finish_one(*self.geometry(frames, generator))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(size={self.size}, short_side={self.short_side})"

@@ -8,6 +8,8 @@ and a resumed run sees the same samples. Call `set_epoch` before each pass (the 
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -16,20 +18,35 @@ from glad_hf.data.readers import DecodedVideoCache, FrameReadError, RawFrameRead
 from glad_hf.data.sampling import sample_frames, view_cell_mask
 
 _SOURCE = 0  # value of the `domain` ClassLabel for Kinetics rows
+LAYOUTS = ("compact", "grid")
+MAX_REPLACEMENTS = 4  # replacement rows tried for one unreadable row before the sample fails
+logger = logging.getLogger(__name__)
 
 
 class GladClipDataset(Dataset):
-    """Stage-2 / evaluation samples: an `[num_clips, C, clip_len, S, S]` clip grid per row (SPEC §2, §3).
+    """Stage-2 / evaluation samples of the clip grid of each row (SPEC §2, §3), decoding only the cells of `decode`
+    (see `view_cell_mask`: "views" = local rows + global column, "reference_test" = last local row + global column,
+    "all").
 
-    Only the grid cells of `decode` (see `view_cell_mask`: "views" = local rows + global column,
-    "reference_test" = last local row + global column, "all") are decoded and transformed; the other cells
-    are zeros. `transform` maps uint8 frames `[F, C, H, W]` and a `torch.Generator` to float `[F, C, S, S]`
-    with one set of random parameters for all frames (`glad_hf.data.transforms`).
+    layout:
+    - "compact" (what training and evaluation use): the decoded cells as uint8, resized and cropped
+      (`transform.geometry`), with the per-video draws of the rest of the augmentation; `finish_batch` makes them
+      normalised float on the device. Items: {"pixel_values": uint8 [K, C, S, S] (the K cells of `decode` in
+      row-major order; for "all" the grid [num_clips, C, clip_len, S, S]), "flip" / "background" /
+      "background_alpha" (the transform's augmentation keys), "labels", "index"}.
+    - "grid": float32 [num_clips, C, clip_len, S, S] clip grids, normalised here, zeros in the cells not decoded
+      (the video processor's layout, ten times the bytes). Items: {"pixel_values", "labels", "index"}.
 
-    Stage 2: source rows with `test_mode=False` and `VideoTrainTransform`; target rows with
-    `test_mode=True` (SPEC §2). Evaluation: `test_mode=True`, `VideoTestTransform`. With `video_cache`, video files
-    are decoded whole once and kept in memory (rawframes are read as usual).
-    Items: {"pixel_values": float [num_clips, C, clip_len, S, S], "labels": int, "index": int}.
+    Both feed the model the same view tensors. `transform` is one of `glad_hf.data.transforms`' (one set of random
+    parameters for all frames of a video). Stage 2: source rows with `test_mode=False` and `VideoTrainTransform`;
+    target rows with `test_mode=True` (SPEC §2). Evaluation: `test_mode=True`, `VideoTestTransform`. With
+    `video_cache`, video files are decoded whole once and kept in memory (rawframes are read as usual).
+    `video_backend`, `jpeg_backend`, `decode_threads`: the readers' (`glad_hf.data.readers`).
+
+    With `replace_unreadable`, a row whose frames cannot be read (a corrupt download) is logged with its file and
+    replaced by another row drawn from `(seed, epoch, index, attempt)`, so the run goes on and stays reproducible;
+    items then carry "decode_failures": int64 [MAX_REPLACEMENTS], the rows that failed (-1 padded), which the
+    training loop counts.
     """
 
     def __init__(
@@ -46,9 +63,17 @@ class GladClipDataset(Dataset):
         seed: int = 0,
         video_backend: str = "auto",
         video_cache: DecodedVideoCache | None = None,
+        layout: str = "compact",
+        replace_unreadable: bool = False,
+        jpeg_backend: str = "auto",
+        decode_threads: int = 1,
     ):
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         self.hf_split = hf_split
         self.transform = transform
+        self.layout = layout
+        self.replace_unreadable = replace_unreadable
         self.test_mode = test_mode
         self.clip_len = clip_len
         self.frame_interval = frame_interval
@@ -56,8 +81,8 @@ class GladClipDataset(Dataset):
         self.cell_mask = view_cell_mask(num_clips, clip_len, local_clip_indices, global_frame_index, decode)
         self.seed = seed
         self.epoch = 0
-        self.rawframe_reader = RawFrameReader()
-        self.video_reader = VideoFileReader(video_backend)
+        self.rawframe_reader = RawFrameReader(backend=jpeg_backend)
+        self.video_reader = VideoFileReader(video_backend, num_threads=decode_threads)
         self.video_cache = video_cache
 
     def __len__(self) -> int:
@@ -121,8 +146,30 @@ class GladClipDataset(Dataset):
 
     def sample(self, index: int, epoch: int) -> dict:
         """Row `index` as drawn in `epoch` (the item `__getitem__` gives after `set_epoch(epoch)`)."""
+        failures: list[int] = []
+        row_index, rng = index, np.random.default_rng([self.seed, epoch, index])
+        while True:
+            try:
+                item = self._sample_row(row_index, rng)
+                break
+            except FrameReadError as error:
+                if not self.replace_unreadable or len(failures) == MAX_REPLACEMENTS:
+                    raise
+                failures.append(row_index)
+                rng = np.random.default_rng([self.seed, epoch, index, len(failures)])
+                row_index = int(rng.integers(len(self)))
+                logger.warning(f"{error}; replaced by row {row_index} in epoch {epoch}")
+        if self.replace_unreadable:
+            item["decode_failures"] = torch.tensor(failures + [-1] * (MAX_REPLACEMENTS - len(failures)))
+        return item
+
+    def describe_row(self, index: int) -> str:
+        """ "row N (video id, file)", as errors and logs name a row."""
         row = self.hf_split[index]
-        rng = np.random.default_rng([self.seed, epoch, index])
+        return f"row {index} ({row['video_id']}, {row.get('path', 'rendered')})"
+
+    def _sample_row(self, index: int, rng: np.random.Generator) -> dict:
+        row = self.hf_split[index]
         # Drawn first, so the transform's parameters do not depend on how many draws sampling makes.
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         try:
@@ -138,13 +185,22 @@ class GladClipDataset(Dataset):
             frames = self.read_segment_frames(row, unique)
         except FrameReadError as error:
             raise FrameReadError(f"row {index} ({row['video_id']}): {error}") from error
+        inverse = torch.from_numpy(inverse)
+        if self.layout == "compact":
+            frames, augmentation = self.transform.geometry(frames, generator)  # uint8 [U, C, S, S]
+            cells = frames[inverse]  # [K, C, S, S], row-major over the cell mask
+            if self.cell_mask.all():
+                cells = (
+                    cells.view(self.num_clips, self.clip_len, *cells.shape[1:]).transpose(1, 2).contiguous()
+                )
+            return {"pixel_values": cells, **augmentation, "labels": row["label"], "index": index}
         frames = self.transform(frames, generator).to(torch.float32)  # [U, C, S, S]
         # np.zeros (calloc) leaves the cells nobody uses on untouched zero pages, where torch.zeros would write
         # all of them; frames are written in place into the [N, C, T, S, S] layout (no permuted copy).
         shape = (self.num_clips, frames.shape[1], self.clip_len, *frames.shape[2:])
         pixel_values = torch.from_numpy(np.zeros(shape, dtype=np.float32))
         cells = pixel_values.permute(0, 2, 1, 3, 4)  # a view [N, T, C, S, S]
-        cells[torch.from_numpy(self.cell_mask)] = frames[torch.from_numpy(inverse)]
+        cells[torch.from_numpy(self.cell_mask)] = frames[inverse]
         return {"pixel_values": pixel_values, "labels": row["label"], "index": index}
 
 
@@ -152,7 +208,8 @@ class TemporalOrderDataset(GladClipDataset):
     """Stage-1 (TOL, SPEC §6) samples: `num_clips` train-mode clips in temporal order, all frames decoded.
 
     Source rows use `frame_interval=2`, target rows `frame_interval=1`; `transform` is the TOL resize
-    (`VideoResizeTransform`). Items: {"pixel_values": float [num_clips, C, clip_len, S, S], "labels", "index"}.
+    (`VideoResizeTransform`). Items: {"pixel_values": [num_clips, C, clip_len, S, S] (uint8 in the compact layout,
+    normalised float in the grid layout), "labels", "index"}; other arguments are `GladClipDataset`'s.
     """
 
     def __init__(
@@ -163,8 +220,7 @@ class TemporalOrderDataset(GladClipDataset):
         num_clips: int = 3,
         clip_len: int = 8,
         seed: int = 0,
-        video_backend: str = "auto",
-        video_cache: DecodedVideoCache | None = None,
+        **kwargs,
     ):
         super().__init__(
             hf_split,
@@ -177,8 +233,7 @@ class TemporalOrderDataset(GladClipDataset):
             global_frame_index=0,
             decode="all",
             seed=seed,
-            video_backend=video_backend,
-            video_cache=video_cache,
+            **kwargs,
         )
 
 
@@ -191,8 +246,8 @@ class DomainPairedDataset(Dataset):
     the slots pairs each source batch with random target items. Both parts draw their per-sample randomness from
     the epoch (`set_epoch`), the target from its pass. Prepare it like any dataset: samplers, sharding and
     mid-epoch resumption are the loader's.
-    Items: {"pixel_values", "labels", "index"} of the source item, {"target_pixel_values", "target_index"} of the
-    target item.
+    Items: the source item's keys, and the target item's prefixed with "target_" ("target_pixel_values",
+    "target_index", …; not its labels).
     """
 
     def __init__(self, source: GladClipDataset, target: GladClipDataset, seed: int = 0):
@@ -231,5 +286,8 @@ class DomainPairedDataset(Dataset):
         item = self.source[index]
         target_index, target_pass = self.target_slot(index)
         target = self.target.sample(target_index, target_pass)
-        item.update(target_pixel_values=target["pixel_values"], target_index=target_index)
+        item.update({f"target_{key}": value for key, value in target.items() if key != "labels"})
         return item
+
+    def describe_row(self, index: int, *, target: bool = False) -> str:
+        return (self.target if target else self.source).describe_row(index)

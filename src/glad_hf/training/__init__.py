@@ -14,6 +14,9 @@
                  (GLAD, and source-only with                                 prepare, resume, accumulate, clip,
                   --compare_source_only: methods.METHODS)                    skip non-finite steps, log,
                                                                              checkpoint (+ progress.json)
+            the datasets yield compact uint8 view cells (+ flip / background draws, unreadable rows replaced);
+            per batch the loop counts the replaced rows, then data.transforms.finish_batch makes normalised float
+            on the device (evaluation does the same), and compute_loss feeds the model
             each stage ──> outputs: last/ (best/), metrics.json, curves.png, confusion_matrix.png, complete.json
             run ──> results.json; hub_sync.HubPublisher (--push_to_hub, --hub_strategy) ──> hub.BackgroundHubUploader
                     (model folders with glad_hf.remote_code); --resume_from_checkpoint hub: hub_sync.download_stage_state

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import os
 from pathlib import Path
 
+import torch
 from datasets import DatasetDict
 from torch.utils.data import ConcatDataset
 
@@ -66,6 +68,18 @@ def video_cache(data_args: DataArguments) -> DecodedVideoCache | None:
     """The process's cache of decoded videos (--video_cache_mb): one per size, shared by every dataset and run of
     the process (a benchmark worker decodes each video once over all its runs)."""
     return _process_video_cache(data_args.video_cache_mb) if data_args.video_cache_mb else None
+
+
+def decoding(data_args: DataArguments, *, training: bool) -> dict:
+    """The datasets' decoding arguments; training sets replace a row that fails to decode (and the loop counts it),
+    evaluation sets fail on it, since a replaced row would change the score."""
+    return dict(
+        video_backend=data_args.video_backend,
+        jpeg_backend=data_args.jpeg_backend,
+        decode_threads=data_args.decode_threads,
+        video_cache=video_cache(data_args),
+        replace_unreadable=training,
+    )
 
 
 def load_domains(data_args: DataArguments) -> dict:
@@ -172,12 +186,7 @@ def glad_train_dataset(
         background = BackgroundBlend(
             ensure_backgrounds(data_args), p=train_args.blend_prob, alpha=train_args.blend_alpha
         )
-    common = dict(
-        decode="views",
-        video_backend=data_args.video_backend,
-        video_cache=video_cache(data_args),
-        **view_geometry(config),
-    )
+    common = dict(decode="views", **decoding(data_args, training=True), **view_geometry(config))
     sizes = dict(short_side=data_args.short_side, crop_size=data_args.crop_size)
     if (
         train_args.labelled_domain == "target"
@@ -213,8 +222,7 @@ def evaluation_dataset(split, config: GladConfig, data_args) -> GladClipDataset:
         VideoTestTransform(short_side=data_args.short_side, crop_size=data_args.crop_size),
         test_mode=True,
         decode=evaluation_decode(config),
-        video_backend=data_args.video_backend,
-        video_cache=video_cache(data_args),
+        **decoding(data_args, training=False),
         **view_geometry(config),
     )
 
@@ -241,6 +249,7 @@ def motion_pretraining_datasets(
         test_mode=False,
         decode="views",
         seed=seed,
+        replace_unreadable=True,
         **view_geometry(config),
     )
     validation = SyntheticMotionDataset(
@@ -255,11 +264,28 @@ def motion_pretraining_datasets(
 
 
 class EpochConcatDataset(ConcatDataset):
-    """ConcatDataset that forwards `set_epoch` to its parts (their per-sample randomness depends on the epoch)."""
+    """ConcatDataset that forwards `set_epoch` to its parts (their per-sample randomness depends on the epoch); an
+    item's "decode_failures" are rows of the whole, like its index."""
 
     def set_epoch(self, epoch: int) -> None:
         for part in self.datasets:
             part.set_epoch(epoch)
+
+    def _part(self, index: int) -> tuple[int, int]:
+        part = bisect.bisect_right(self.cumulative_sizes, index)
+        return part, (self.cumulative_sizes[part - 1] if part else 0)
+
+    def __getitem__(self, index: int) -> dict:
+        item = super().__getitem__(index)
+        if "decode_failures" in item:
+            offset = self._part(index)[1]
+            failures = item["decode_failures"]
+            item["decode_failures"] = torch.where(failures >= 0, failures + offset, failures)
+        return item
+
+    def describe_row(self, index: int) -> str:
+        part, offset = self._part(index)
+        return self.datasets[part].describe_row(index - offset)
 
 
 def temporal_order_dataset(
@@ -275,8 +301,7 @@ def temporal_order_dataset(
             num_clips=config.tol_num_clips,
             clip_len=config.clip_len,
             seed=seed + offset,
-            video_backend=data_args.video_backend,
-            video_cache=video_cache(data_args),
+            **decoding(data_args, training=split == "train"),
         )
         for offset, (domain, interval) in enumerate(
             [("source", TOL_SOURCE_FRAME_INTERVAL), ("target", TOL_TARGET_FRAME_INTERVAL)]

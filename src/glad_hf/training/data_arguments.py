@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.readers import JPEG_BACKENDS, VIDEO_BACKENDS
 from .options import check_choices, check_numbers, option
 
 DATASETS = ("synthetic", "kinetics2babel", "lists", "folders")
@@ -60,7 +61,25 @@ class DataArguments:
     short_side: int = option(32, help="Resize the short side to this before cropping.")
     crop_size: int = option(32, help="Network input height = width.")
     num_workers: int = option(0, help="DataLoader workers per process.")
-    video_backend: str = option("auto", help="auto | decord | pyav")
+    prefetch_factor: int = option(
+        2, help="Batches each DataLoader worker loads ahead (with --num_workers > 0)."
+    )
+    pin_memory: bool = option(
+        False,
+        help="Pin the loaders' batches in page-locked memory (faster copies to a GPU; no use on the CPU).",
+    )
+    video_backend: str = option(
+        "auto", help=f"{' | '.join(VIDEO_BACKENDS)}: video decoder (auto: the fastest installed)"
+    )
+    jpeg_backend: str = option("auto", help=f"{' | '.join(JPEG_BACKENDS)}: rawframe JPEG decoder")
+    decode_threads: int = option(
+        1, help="Decoding threads per DataLoader worker (or per process without workers)."
+    )
+    max_unreadable_fraction: float = option(
+        0.01,
+        help="A training video that fails to decode is logged and replaced by another row; past this fraction of "
+        "an epoch's rows (distinct unreadable rows), the run stops and lists them.",
+    )
     video_cache_mb: int | None = option(
         None,
         help="Keep whole decoded videos in memory, up to this many MiB per process (0 = off): each video "
@@ -82,7 +101,13 @@ class DataArguments:
             raise ValueError(f"--backgrounds_dir {self.backgrounds_dir} is not a folder")
         if self.video_cache_mb is None:
             self.video_cache_mb = 2048 if self.dataset == "synthetic" else 0
-        check_numbers(self, at_least_1="short_side crop_size", at_least_0="num_workers video_cache_mb")
+        check_choices(self, video_backend=VIDEO_BACKENDS, jpeg_backend=JPEG_BACKENDS)
+        check_numbers(
+            self,
+            at_least_1="short_side crop_size prefetch_factor decode_threads",
+            at_least_0="num_workers video_cache_mb",
+            fraction="max_unreadable_fraction",
+        )
         if self.crop_size > self.short_side:
             raise ValueError(f"--crop_size {self.crop_size} is larger than --short_side {self.short_side}")
 

@@ -12,6 +12,7 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from ..data.transforms import finish_batch
 from ..metrics import load_glad_metric
 from ..modeling_glad import GladForVideoClassification
 from ..video_processing_glad import GladVideoProcessor
@@ -29,6 +30,7 @@ def predict(model, loader, accelerator: Accelerator, description: str) -> tuple[
     model.eval()
     scores, labels = [], []
     for batch in tqdm(loader, desc=description, disable=not accelerator.is_local_main_process, leave=False):
+        batch = finish_batch(batch)
         logits = model(batch["pixel_values"]).logits
         logits, batch_labels = accelerator.gather_for_metrics((logits, batch["labels"]))
         scores.append(logits.float().softmax(-1).cpu())

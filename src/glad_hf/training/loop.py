@@ -23,6 +23,7 @@ from accelerate.logging import get_logger
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from ..data.transforms import finish_batch
 from .arguments import DataArguments, GladTrainingArguments
 from .checkpointing import atomic_accelerator_save_state
 
@@ -33,6 +34,10 @@ PROGRESS_FILENAME = "progress.json"
 
 class NonFiniteLossError(RuntimeError):
     """Too many consecutive optimiser steps had a non-finite loss or gradient."""
+
+
+class UnreadableVideosError(RuntimeError):
+    """More training rows than --max_unreadable_fraction of an epoch failed to decode."""
 
 
 @dataclass
@@ -46,6 +51,9 @@ class TrainingProgress:
     skipped_steps: int = 0
     consecutive_skipped_steps: int = 0
     best_metric: float = -1.0
+    unreadable_rows: list[list] = field(
+        default_factory=list
+    )  # distinct [item key, row] that failed to decode
     history: dict[str, list] = field(default_factory=dict)
 
     def record(self, name: str, value: float) -> None:
@@ -94,12 +102,17 @@ def make_loader(
     # A private generator: starting an iteration draws a worker base seed from the loader's generator, which would
     # otherwise advance the global RNG (that dropout and TOL permutations use) at epoch boundaries, and a resumed
     # run would draw different dropout masks than an uninterrupted one.
+    # Workers are not persistent: each pass starts them anew, so they see the epoch `set_epoch` gave the dataset.
+    workers = data_args.num_workers
     return DataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,
         drop_last=drop_last,
-        num_workers=data_args.num_workers,
+        num_workers=workers,
+        prefetch_factor=data_args.prefetch_factor if workers else None,
+        pin_memory=data_args.pin_memory
+        and torch.cuda.is_available(),  # nothing to pin for on a CPU-only machine
         persistent_workers=False,
         generator=torch.Generator().manual_seed(0),
     )
@@ -209,6 +222,8 @@ def train(
         epoch_loader.set_epoch(progress.epoch)
         window_finite, window_start = True, None
         for batch_data in epoch_loader:
+            _count_unreadable(accelerator, batch_data, progress, plan, data_args.max_unreadable_fraction)
+            batch_data = finish_batch(batch_data)
             with accelerator.accumulate(model):
                 if window_start is None:  # batch-norm statistics before this optimiser step's forward passes
                     window_start = _buffers(model)
@@ -251,6 +266,43 @@ def train(
         _save_checkpoint(accelerator, stage_dir, progress, plan, train_args.checkpoints_total_limit)
     bar.close()
     return TrainedStage(model, progress, eval_loaders)
+
+
+def _count_unreadable(
+    accelerator: Accelerator, batch: dict, progress: TrainingProgress, plan: TrainingPlan, max_fraction: float
+) -> None:
+    """Record the rows this step's items replaced because they failed to decode (every process's, gathered: all
+    processes stop together); past `max_fraction` of an epoch's rows, raise with the list."""
+    keys = sorted(key for key in batch if key.endswith("decode_failures"))
+    if not keys:
+        return
+    seen = {tuple(entry) for entry in progress.unreadable_rows}
+    for key in keys:
+        failures = accelerator.gather(accelerator.pad_across_processes(batch.pop(key), pad_index=-1))
+        for row in sorted(set(failures[failures >= 0].tolist()) - {row for k, row in seen if k == key}):
+            progress.unreadable_rows.append([key, row])
+            seen.add((key, row))
+            logger.warning(
+                f"{plan.name}: {_describe_unreadable(plan.train_dataset, key, row)} failed to decode and was replaced",
+                main_process_only=True,
+            )
+    limit = max_fraction * len(plan.train_dataset)
+    if len(progress.unreadable_rows) > limit:
+        described = [
+            _describe_unreadable(plan.train_dataset, key, row) for key, row in progress.unreadable_rows
+        ]
+        raise UnreadableVideosError(
+            f"{plan.name}: {len(described)} training rows failed to decode by step {progress.global_step}, more "
+            f"than --max_unreadable_fraction {max_fraction} of the epoch's {len(plan.train_dataset)} rows: "
+            + "; ".join(described)
+            + ". Leave them out (scripts/prepare_rawframes.py's report with --exclude_reports) or re-download them."
+        )
+
+
+def _describe_unreadable(dataset, key: str, row: int) -> str:
+    if key.startswith("target_"):
+        return "target " + dataset.describe_row(row, target=True)
+    return dataset.describe_row(row)
 
 
 def _count_skips(progress: TrainingProgress, skipped: bool, values: dict, limit: int, stage: str) -> None:

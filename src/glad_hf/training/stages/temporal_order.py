@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 
+from ...data.transforms import finish_batch
 from ...modeling_glad import GladForTemporalOrderLearning
 from ..data import class_names, dataset_name, temporal_order_dataset
 from ..loop import TrainingPlan, train
@@ -27,7 +28,7 @@ def evaluate_temporal_order(model, loader, accelerator: Accelerator, seed: int) 
     model.eval()
     correct = []
     for batch in loader:
-        pixel_values = batch["pixel_values"]
+        pixel_values = finish_batch(batch)["pixel_values"]
         num_orders = math.factorial(pixel_values.shape[1])
         permutation = torch.randint(num_orders, (pixel_values.shape[0],), generator=generator)
         out = model(pixel_values, permutation=permutation.to(pixel_values.device))

@@ -1,0 +1,329 @@
+"""The stage-2 data path at full resolution: compact uint8 view cells (what training uses) vs float clip grids (the
+path before it), side by side in one run.
+
+Writes a mini Kinetics->BABEL in the real layout (`glad_hf.data.benchmark_media`: 300-frame 340x256 source clips,
+320x240 target renders with 54-frame segments) as JPEG rawframes and as mp4, builds the stage-2 datasets with the
+paper's transforms (short side 256, MultiScaleCrop to 224, flip, BackgroundBlend on the source; test-mode target),
+and measures, for each media and layout, in interleaved repeats:
+
+1. bytes of one stage-2 sample (source + target) handed to the device;
+2. loader samples/s with `--workers` DataLoader workers, batches of 4 + 4, and the workers' peak memory (USS);
+3. collate, and copy into pinned memory (a plain copy where no CUDA driver is present), ms per 4 + 4 batch;
+4. stage-2 training steps/s at 224^2 on the CPU with a small backbone (`small_model`; so data dominates),
+   the batch finished by `finish_batch` and the model fed as in training;
+5. loader samples/s by worker count and prefetch factor (compact, mp4), to size the real-data configs.
+
+Prints markdown tables and writes a PNG chart.
+
+    python scripts/benchmark_data_path.py --num-videos 6 --batches 8 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import psutil
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, RandomSampler, default_collate
+from tqdm.auto import tqdm
+
+from glad_hf import GladConfig, GladForVideoClassification
+from glad_hf.data import (
+    BackgroundBlend,
+    DomainPairedDataset,
+    GladClipDataset,
+    load_k2b_domains,
+)
+from glad_hf.data.benchmark_media import write_benchmark_data
+from glad_hf.data.transforms import VideoTrainTransform, finish_batch
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LAYOUTS = ("grid", "compact")
+BATCH = 4
+
+
+def stage2_dataset(domains, layout: str, backgrounds: Path) -> DomainPairedDataset:
+    """The stage-2 items of a run with the paper's transforms (SPEC §7)."""
+    blend = BackgroundBlend(backgrounds, p=0.25, alpha=0.75)
+    source = GladClipDataset(
+        domains["source"]["train"],
+        VideoTrainTransform(background_blend=blend),
+        test_mode=False,
+        layout=layout,
+        replace_unreadable=True,
+    )
+    target = GladClipDataset(
+        domains["target"]["train"],
+        VideoTrainTransform(),
+        test_mode=True,
+        seed=1,
+        layout=layout,
+        replace_unreadable=True,
+    )
+    return DomainPairedDataset(source, target)
+
+
+def cycling_sampler(dataset, batches: int, seed: int) -> RandomSampler:
+    """Shuffled indices for `batches` batches, passing over the dataset as often as that needs."""
+    return RandomSampler(dataset, num_samples=batches * BATCH, generator=torch.Generator().manual_seed(seed))
+
+
+def sample_bytes(item: dict) -> int:
+    return sum(value.nbytes for value in item.values() if torch.is_tensor(value))
+
+
+class PeakMemory:
+    """Peak memory of the loader's workers: the sum of their unique memory (USS; forked workers share the pages they
+    inherit, which RSS would count once per worker), sampled every 50 ms."""
+
+    def __enter__(self):
+        self.peak, self.running = 0, True
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+        return self
+
+    def _poll(self) -> None:
+        me = psutil.Process()
+        while self.running:
+            try:
+                uss = sum(child.memory_full_info().uss for child in me.children(recursive=True))
+            except psutil.Error:
+                continue
+            self.peak = max(self.peak, uss)
+            time.sleep(0.05)
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join()
+
+
+def loader_rate(dataset, *, workers: int, batches: int, epoch: int, prefetch: int = 2) -> tuple[float, int]:
+    """(stage-2 samples/s, workers' peak bytes) of a DataLoader pass of `batches` batches, timed from the start of
+    the pass (worker start-up included) to its last batch, so that batches loaded ahead are not counted as free."""
+    dataset.set_epoch(epoch)
+    loader = DataLoader(
+        dataset,
+        batch_size=BATCH,
+        sampler=cycling_sampler(dataset, batches, epoch),
+        num_workers=workers,
+        prefetch_factor=prefetch if workers else None,
+    )
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        for _ in loader:
+            pass
+        elapsed = time.perf_counter() - start
+    return batches * BATCH / elapsed, memory.peak
+
+
+def collate_and_pin_ms(items: list[dict]) -> tuple[float, float]:
+    start = time.perf_counter()
+    batch = default_collate(items)
+    collated = time.perf_counter()
+    tensors = [value for value in batch.values() if torch.is_tensor(value)]
+    if torch.cuda.is_available():
+        [tensor.pin_memory() for tensor in tensors]
+    else:
+        [tensor.clone() for tensor in tensors]
+    return 1000 * (collated - start), 1000 * (time.perf_counter() - collated)
+
+
+def small_model() -> GladForVideoClassification:
+    """A backbone small enough at 224^2 that the data dominates a CPU step: ResNet3d-10 (one basic block per
+    stage), 4 channels, a 1x7x7 stem with spatial stride 4, no non-local blocks; GLAD's heads, all domain losses."""
+    backbone = GladConfig.tiny().backbone_config
+    backbone.update(
+        dict(
+            stage_blocks=[1, 1, 1, 1],
+            base_channels=4,
+            conv1_kernel=[1, 7, 7],
+            conv1_stride_s=4,
+            inflate=[[1]] * 4,
+            non_local=[[0]] * 4,
+        )
+    )
+    config = GladConfig.tiny(backbone_config=backbone, domain_alignment=("local", "global", "cross"))
+    return GladForVideoClassification(config)
+
+
+def step_rate(dataset, model, *, workers: int, steps: int, epoch: int) -> float:
+    """Stage-2 training steps/s (loader with `workers` workers + finish_batch + forward, backward, SGD step) over a
+    pass of `steps` batches, timed from its start (worker start-up included) to its last step; the model is warmed
+    up on another batch first."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
+    model.train()
+
+    def step(batch) -> None:
+        batch = finish_batch(batch)
+        out = model(
+            batch["pixel_values"], labels=batch["labels"], target_pixel_values=batch["target_pixel_values"]
+        )
+        out.loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    step(default_collate([dataset[0]] * BATCH))
+    dataset.set_epoch(epoch)
+    loader = DataLoader(
+        dataset, batch_size=BATCH, sampler=cycling_sampler(dataset, steps, epoch), num_workers=workers
+    )
+    start = time.perf_counter()
+    for batch in loader:
+        step(batch)
+    return steps / (time.perf_counter() - start)
+
+
+def write_backgrounds(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for index in range(4):
+        Image.fromarray(rng.integers(0, 256, (256, 340, 3), dtype=np.uint8)).save(folder / f"bg{index}.jpg")
+    return folder
+
+
+def median_ratio(numerators, denominators) -> float:
+    return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--num-videos", type=int, default=6, help="Kinetics-like clips and BABEL-like renders"
+    )
+    parser.add_argument("--batches", type=int, default=8, help="batches per timed loader pass")
+    parser.add_argument("--steps", type=int, default=8, help="training steps per timed pass")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; medians are reported")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--work-dir", type=Path, default=None, help="where to write the data (default: temp)")
+    parser.add_argument("--chart", type=Path, default=Path("docs/benchmark_data_path/data_path.png"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+
+    with tempfile.TemporaryDirectory() as temp_dir:
+        root = args.work_dir or Path(temp_dir)
+        media_roots = write_benchmark_data(root, args.num_videos, [32])
+        backgrounds = write_backgrounds(root / "backgrounds")
+        datasets = {}
+        for media, media_root in media_roots.items():
+            domains = load_k2b_domains(
+                "kinetics2babel",
+                media_root,
+                annotations=media_root / "kinetics2babel.tar",
+                cache_dir=root / "cache",
+                media="rawframes" if media == "rawframes" else "video",
+            )
+            datasets[media] = {layout: stage2_dataset(domains, layout, backgrounds) for layout in LAYOUTS}
+        model = small_model()
+
+        sizes, rates, memory, collate, pin, steps = ({} for _ in range(6))
+        for media, pair in datasets.items():
+            for layout, dataset in pair.items():
+                sizes[media, layout] = sample_bytes(dataset[0])
+                rates[media, layout], memory[media, layout], steps[media, layout] = [], [], []
+                collate[media, layout], pin[media, layout] = [], []
+        for repeat in tqdm(range(args.repeats), desc="timing"):
+            for media, pair in datasets.items():
+                order = LAYOUTS if repeat % 2 == 0 else LAYOUTS[::-1]  # alternate which layout goes first
+                for layout in order:
+                    rate, peak = loader_rate(
+                        pair[layout], workers=args.workers, batches=args.batches, epoch=repeat
+                    )
+                    rates[media, layout].append(rate)
+                    memory[media, layout].append(peak)
+                    items = [pair[layout][index % len(pair[layout])] for index in range(BATCH)]
+                    collate_ms, pin_ms = collate_and_pin_ms(items)
+                    collate[media, layout].append(collate_ms)
+                    pin[media, layout].append(pin_ms)
+                    steps[media, layout].append(
+                        step_rate(pair[layout], model, workers=args.workers, steps=args.steps, epoch=repeat)
+                    )
+        sweep = {}
+        mp4 = next(media for media in datasets if media != "rawframes")
+        for workers, prefetch in [(0, 2), (1, 2), (2, 2), (2, 4)]:
+            sweep[workers, prefetch] = statistics.median(
+                loader_rate(
+                    datasets[mp4]["compact"],
+                    workers=workers,
+                    batches=args.batches,
+                    epoch=r,
+                    prefetch=prefetch,
+                )[0]
+                for r in range(args.repeats)
+            )
+
+    pin_name = (
+        "pin"
+        if torch.cuda.is_available()
+        else "copy (no CUDA driver here: a plain copy stands in for pinning)"
+    )
+    print(
+        f"\nStage-2 data path, full resolution (source 340x256, target 320x240, crops 224), {args.repeats} interleaved "
+        f"repeats, medians (ratios: medians of per-repeat ratios); {args.workers} loader workers, batches of "
+        f"{BATCH} + {BATCH}; one torch thread per process.\n"
+    )
+    print("| media | grid MB / sample | compact MB / sample | bytes ratio | grid samples/s | compact samples/s | "
+          "loader speed-up | grid workers' peak MiB | compact workers' peak MiB |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    chart = {}
+    for media in datasets:
+        grid, compact = (media, "grid"), (media, "compact")
+        speed_up = median_ratio(rates[compact], rates[grid])
+        chart[media] = (sizes[grid] / sizes[compact], speed_up, median_ratio(steps[compact], steps[grid]))
+        print(
+            f"| {media} | {sizes[grid] / 1e6:.1f} | {sizes[compact] / 1e6:.2f} | 1/{sizes[grid] / sizes[compact]:.1f} "
+            f"| {statistics.median(rates[grid]):.2f} | {statistics.median(rates[compact]):.2f} | {speed_up:.2f}x "
+            f"| {max(memory[grid]) / 2**20:.0f} | {max(memory[compact]) / 2**20:.0f} |"
+        )
+    print(f"\n| media | layout | collate ms / {BATCH}+{BATCH} batch | {pin_name} ms / batch | train steps/s | "
+          "step speed-up |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|")
+    for media in datasets:
+        for layout in LAYOUTS:
+            key = (media, layout)
+            speed_up = median_ratio(steps[key], steps[media, "grid"])
+            print(
+                f"| {media} | {layout} | {statistics.median(collate[key]):.1f} | {statistics.median(pin[key]):.1f} | "
+                f"{statistics.median(steps[key]):.3f} | {speed_up:.2f}x |"
+            )
+    print(f"\nLoader settings ({mp4}, compact): samples/s by workers and prefetch factor\n")
+    print("| workers | prefetch factor | samples/s | vs no workers |")
+    print("|---:|---:|---:|---:|")
+    for (workers, prefetch), rate in sweep.items():
+        print(f"| {workers} | {prefetch} | {rate:.2f} | {rate / sweep[0, 2]:.2f}x |")
+
+    args.chart.parent.mkdir(parents=True, exist_ok=True)
+    figure, axes = plt.subplots(figsize=(7, 4))
+    names = [
+        "bytes / sample\n(grid / compact)",
+        "loader samples/s\n(compact / grid)",
+        "train steps/s\n(compact / grid)",
+    ]
+    width = 0.8 / len(chart)
+    for k, (media, values) in enumerate(chart.items()):
+        axes.bar(np.arange(3) + k * width, values, width, label=media)
+    axes.axhline(1.0, color="grey", linewidth=0.8)
+    axes.set_yscale("log")
+    axes.set_xticks(np.arange(3) + width * (len(chart) - 1) / 2, names)
+    axes.set_ylabel("ratio (log scale)")
+    axes.set_title("Compact uint8 views vs float clip grids")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(args.chart, dpi=120)
+    print(f"\nchart: {args.chart}")
+
+
+if __name__ == "__main__":
+    main()

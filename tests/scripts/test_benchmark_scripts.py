@@ -1,0 +1,50 @@
+"""The data-path benchmark scripts run end to end on tiny settings (their tables are measured by running them, not
+here): the GPU benchmark as a CPU dry run, so that a lent accelerator only has to run it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from glad_hf.data.readers import video_backend_available
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run(script: str, *argv: str, cwd: Path) -> str:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / script), *argv], cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_the_gpu_benchmark_dry_runs_on_the_cpu(tmp_path):
+    out = _run(
+        "benchmark_gpu.py", "--device", "cpu", "--model-size", "tiny", "--size", "32", "--steps", "2", "--batch-size", "2",
+        "--num-videos", "2", "--workers", "1", "--prefetch-factor", "2", "--output", str(tmp_path / "gpu.json"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    result = json.loads((tmp_path / "gpu.json").read_text())
+    assert result["model_only_steps_per_s"] > 0 and result["with_loader_steps_per_s"] > 0
+    assert 0 < result["loader_fraction_of_model_only"]
+    if video_backend_available("torchcodec"):
+        assert result["jpeg_frames_per_s"]["cpu"] > 0
+    assert "| model only steps/s |" in out
+
+
+@pytest.mark.parametrize("script", ["benchmark_data_path.py", "benchmark_decoding.py"])
+def test_the_data_path_benchmarks_print_their_tables(tmp_path, script):
+    argv = ["--num-videos", "1", "--repeats", "1", "--chart", str(tmp_path / "chart.png")]
+    argv += (
+        ["--batches", "1", "--steps", "1"] if script == "benchmark_data_path.py" else ["--num-samples", "2"]
+    )
+    out = _run(script, *argv, cwd=tmp_path)
+    assert (tmp_path / "chart.png").stat().st_size > 0
+    header = "| media | grid MB / sample |" if script == "benchmark_data_path.py" else "| media | decoder |"
+    assert header in out
