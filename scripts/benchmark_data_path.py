@@ -11,7 +11,8 @@ and measures, for each media and layout, in interleaved repeats:
 3. collate, and copy into pinned memory (a plain copy where no CUDA driver is present), ms per 4 + 4 batch;
 4. stage-2 training steps/s at 224^2 on the CPU with a small backbone (`small_model`; so data dominates),
    the batch finished by `finish_batch` and the model fed as in training;
-5. loader samples/s by worker count and prefetch factor (compact, mp4), to size the real-data configs.
+5. loader samples/s by worker count, prefetch factor and decoding threads per worker (compact, mp4), to size the
+   real-data configs.
 
 Prints markdown tables and writes a PNG chart.
 
@@ -52,7 +53,7 @@ LAYOUTS = ("grid", "compact")
 BATCH = 4
 
 
-def stage2_dataset(domains, layout: str, backgrounds: Path) -> DomainPairedDataset:
+def stage2_dataset(domains, layout: str, backgrounds: Path, decode_threads: int = 1) -> DomainPairedDataset:
     """The stage-2 items of a run with the paper's transforms (SPEC §7)."""
     blend = BackgroundBlend(backgrounds, p=0.25, alpha=0.75)
     source = GladClipDataset(
@@ -61,6 +62,7 @@ def stage2_dataset(domains, layout: str, backgrounds: Path) -> DomainPairedDatas
         test_mode=False,
         layout=layout,
         replace_unreadable=True,
+        decode_threads=decode_threads,
     )
     target = GladClipDataset(
         domains["target"]["train"],
@@ -69,6 +71,7 @@ def stage2_dataset(domains, layout: str, backgrounds: Path) -> DomainPairedDatas
         seed=1,
         layout=layout,
         replace_unreadable=True,
+        decode_threads=decode_threads,
     )
     return DomainPairedDataset(source, target)
 
@@ -216,7 +219,7 @@ def main() -> None:
         root = args.work_dir or Path(temp_dir)
         media_roots = write_benchmark_data(root, args.num_videos, [32])
         backgrounds = write_backgrounds(root / "backgrounds")
-        datasets = {}
+        datasets, threaded = {}, {}
         for media, media_root in media_roots.items():
             domains = load_k2b_domains(
                 "kinetics2babel",
@@ -226,6 +229,7 @@ def main() -> None:
                 media="rawframes" if media == "rawframes" else "video",
             )
             datasets[media] = {layout: stage2_dataset(domains, layout, backgrounds) for layout in LAYOUTS}
+            threaded[media] = stage2_dataset(domains, "compact", backgrounds, decode_threads=2)
         model = small_model()
 
         sizes, rates, memory, collate, pin, steps = ({} for _ in range(6))
@@ -250,17 +254,13 @@ def main() -> None:
                     steps[media, layout].append(
                         step_rate(pair[layout], model, workers=args.workers, steps=args.steps, epoch=repeat)
                     )
+        # (workers, prefetch factor, decoding threads per worker) -> samples/s, compact, mp4
         sweep = {}
         mp4 = next(media for media in datasets if media != "rawframes")
-        for workers, prefetch in [(0, 2), (1, 2), (2, 2), (2, 4)]:
-            sweep[workers, prefetch] = statistics.median(
-                loader_rate(
-                    datasets[mp4]["compact"],
-                    workers=workers,
-                    batches=args.batches,
-                    epoch=r,
-                    prefetch=prefetch,
-                )[0]
+        for workers, prefetch, threads in [(0, 2, 1), (0, 2, 2), (1, 2, 1), (1, 2, 2), (2, 2, 1), (2, 4, 1)]:
+            dataset = datasets[mp4]["compact"] if threads == 1 else threaded[mp4]
+            sweep[workers, prefetch, threads] = statistics.median(
+                loader_rate(dataset, workers=workers, batches=args.batches, epoch=r, prefetch=prefetch)[0]
                 for r in range(args.repeats)
             )
 
@@ -298,11 +298,11 @@ def main() -> None:
                 f"| {media} | {layout} | {statistics.median(collate[key]):.1f} | {statistics.median(pin[key]):.1f} | "
                 f"{statistics.median(steps[key]):.3f} | {speed_up:.2f}x |"
             )
-    print(f"\nLoader settings ({mp4}, compact): samples/s by workers and prefetch factor\n")
-    print("| workers | prefetch factor | samples/s | vs no workers |")
-    print("|---:|---:|---:|---:|")
-    for (workers, prefetch), rate in sweep.items():
-        print(f"| {workers} | {prefetch} | {rate:.2f} | {rate / sweep[0, 2]:.2f}x |")
+    print(f"\nLoader settings ({mp4}, compact): samples/s by workers, prefetch factor and decoding threads\n")
+    print("| workers | prefetch factor | decoding threads per worker | samples/s | vs no workers |")
+    print("|---:|---:|---:|---:|---:|")
+    for (workers, prefetch, threads), rate in sweep.items():
+        print(f"| {workers} | {prefetch} | {threads} | {rate:.2f} | {rate / sweep[0, 2, 1]:.2f}x |")
 
     args.chart.parent.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(figsize=(7, 4))
