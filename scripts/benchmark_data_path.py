@@ -32,48 +32,23 @@ import matplotlib
 import numpy as np
 import psutil
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader, RandomSampler, default_collate
 from tqdm.auto import tqdm
 
 from glad_hf import GladConfig, GladForVideoClassification
-from glad_hf.data import (
-    BackgroundBlend,
-    DomainPairedDataset,
-    GladClipDataset,
-    load_k2b_domains,
+from glad_hf.data.benchmark_media import (
+    load_benchmark_domains,
+    stage2_benchmark_dataset,
+    write_backgrounds,
+    write_benchmark_data,
 )
-from glad_hf.data.benchmark_media import write_benchmark_data
-from glad_hf.data.transforms import VideoTrainTransform, finish_batch
+from glad_hf.data.transforms import finish_batch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 LAYOUTS = ("grid", "compact")
 BATCH = 4
-
-
-def stage2_dataset(domains, layout: str, backgrounds: Path, decode_threads: int = 1) -> DomainPairedDataset:
-    """The stage-2 items of a run with the paper's transforms (SPEC §7)."""
-    blend = BackgroundBlend(backgrounds, p=0.25, alpha=0.75)
-    source = GladClipDataset(
-        domains["source"]["train"],
-        VideoTrainTransform(background_blend=blend),
-        test_mode=False,
-        layout=layout,
-        replace_unreadable=True,
-        decode_threads=decode_threads,
-    )
-    target = GladClipDataset(
-        domains["target"]["train"],
-        VideoTrainTransform(),
-        test_mode=True,
-        seed=1,
-        layout=layout,
-        replace_unreadable=True,
-        decode_threads=decode_threads,
-    )
-    return DomainPairedDataset(source, target)
 
 
 def cycling_sampler(dataset, batches: int, seed: int) -> RandomSampler:
@@ -186,14 +161,6 @@ def step_rate(dataset, model, *, workers: int, steps: int, epoch: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def write_backgrounds(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for index in range(4):
-        Image.fromarray(rng.integers(0, 256, (256, 340, 3), dtype=np.uint8)).save(folder / f"bg{index}.jpg")
-    return folder
-
-
 def median_ratio(numerators, denominators) -> float:
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
 
@@ -221,15 +188,11 @@ def main() -> None:
         backgrounds = write_backgrounds(root / "backgrounds")
         datasets, threaded = {}, {}
         for media, media_root in media_roots.items():
-            domains = load_k2b_domains(
-                "kinetics2babel",
-                media_root,
-                annotations=media_root / "kinetics2babel.tar",
-                cache_dir=root / "cache",
-                media="rawframes" if media == "rawframes" else "video",
-            )
-            datasets[media] = {layout: stage2_dataset(domains, layout, backgrounds) for layout in LAYOUTS}
-            threaded[media] = stage2_dataset(domains, "compact", backgrounds, decode_threads=2)
+            domains = load_benchmark_domains(media, media_root, cache_dir=root / "cache")
+            datasets[media] = {
+                layout: stage2_benchmark_dataset(domains, backgrounds, layout=layout) for layout in LAYOUTS
+            }
+            threaded[media] = stage2_benchmark_dataset(domains, backgrounds, decode_threads=2)
         model = small_model()
 
         sizes, rates, memory, collate, pin, steps = ({} for _ in range(6))

@@ -24,8 +24,13 @@ import matplotlib
 import torch
 from tqdm.auto import tqdm
 
-from glad_hf.data import GladClipDataset, VideoTrainTransform, load_k2b_domains
-from glad_hf.data.benchmark_media import SOURCE_FRAMES, TARGET_SEGMENT_FRAMES, write_benchmark_data
+from glad_hf.data import GladClipDataset, VideoTrainTransform
+from glad_hf.data.benchmark_media import (
+    SOURCE_FRAMES,
+    TARGET_SEGMENT_FRAMES,
+    load_benchmark_domains,
+    write_benchmark_data,
+)
 from glad_hf.data.readers import JPEG_BACKENDS, VIDEO_BACKENDS, video_backend_available
 from glad_hf.data.transforms import VideoTestTransform
 
@@ -80,13 +85,7 @@ def main() -> None:
         layouts = write_benchmark_data(root, args.num_videos, gops)
         settings = []
         for layout, layout_root in layouts.items():
-            domains = load_k2b_domains(
-                "kinetics2babel",
-                layout_root,
-                annotations=layout_root / "kinetics2babel.tar",
-                cache_dir=root / "cache",
-                media="rawframes" if layout == "rawframes" else "video",
-            )
+            domains = load_benchmark_domains(layout, layout_root, cache_dir=root / "cache")
             for (decoder, reader), (domain, split, test_mode, transform) in itertools.product(
                 decoders(layout),
                 [

@@ -27,48 +27,24 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader
 
 from glad_hf import GladConfig, GladForVideoClassification
-from glad_hf.data import BackgroundBlend, DomainPairedDataset, GladClipDataset, load_k2b_domains
-from glad_hf.data.benchmark_media import write_benchmark_data
+from glad_hf.data.benchmark_media import (
+    load_benchmark_domains,
+    stage2_benchmark_dataset,
+    write_backgrounds,
+    write_benchmark_data,
+)
 from glad_hf.data.readers import video_backend_available
-from glad_hf.data.transforms import VideoTrainTransform, finish_batch
+from glad_hf.data.transforms import finish_batch
 
 
 def build_model(model_size: str, num_labels: int) -> GladForVideoClassification:
     settings = dict(domain_alignment=("local", "global", "cross"), num_labels=num_labels)
     config = GladConfig.tiny(**settings) if model_size == "tiny" else GladConfig(**settings)
     return GladForVideoClassification(config)
-
-
-def stage2_dataset(
-    media_root: Path, media: str, cache: Path, size: int, backgrounds: Path
-) -> DomainPairedDataset:
-    domains = load_k2b_domains(
-        "kinetics2babel",
-        media_root,
-        annotations=media_root / "kinetics2babel.tar",
-        cache_dir=cache,
-        media=media,
-    )
-    sizes = dict(short_side=round(size * 256 / 224), crop_size=size)
-    blend = BackgroundBlend(backgrounds, p=0.25, alpha=0.75)
-    source = GladClipDataset(
-        domains["source"]["train"], VideoTrainTransform(**sizes, background_blend=blend), test_mode=False,
-        replace_unreadable=True,
-    )  # fmt: skip
-    target = GladClipDataset(
-        domains["target"]["train"],
-        VideoTrainTransform(**sizes),
-        test_mode=True,
-        seed=1,
-        replace_unreadable=True,
-    )
-    return DomainPairedDataset(source, target)
 
 
 def to_device(batch: dict, device: torch.device) -> dict:
@@ -158,13 +134,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp_dir:
         root = args.work_dir or Path(temp_dir)
         roots = write_benchmark_data(root, args.num_videos, [32])
-        media_root = roots["rawframes"] if args.media == "rawframes" else roots["mp4, keyframe every 32"]
-        backgrounds = root / "backgrounds"
-        backgrounds.mkdir(exist_ok=True)
-        Image.fromarray(np.random.default_rng(0).integers(0, 256, (256, 340, 3), dtype=np.uint8)).save(
-            backgrounds / "bg.jpg"
+        layout = "rawframes" if args.media == "rawframes" else "mp4, keyframe every 32"
+        domains = load_benchmark_domains(layout, roots[layout], cache_dir=root / "cache")
+        dataset = stage2_benchmark_dataset(
+            domains, write_backgrounds(root / "backgrounds"), crop_size=args.size
         )
-        dataset = stage2_dataset(media_root, args.media, root / "cache", args.size, backgrounds)
         if len(dataset) < args.batch_size:
             parser.error(
                 f"--num-videos {args.num_videos} gives fewer source clips than --batch-size {args.batch_size}"

@@ -13,6 +13,11 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from glad_hf.data.background import BackgroundBlend
+from glad_hf.data.builder import load_k2b_domains
+from glad_hf.data.transforms import VideoTrainTransform
+from glad_hf.data.video_datasets import DomainPairedDataset, GladClipDataset
+
 SOURCE_FRAMES = 300
 TARGET_SEGMENT_FRAMES = 54
 TARGET_SEGMENTS_PER_RENDER = 6
@@ -98,3 +103,48 @@ def write_benchmark_data(
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
     return layouts
+
+
+def load_benchmark_domains(layout: str, layout_root: Path, *, cache_dir: Path) -> dict:
+    """{"source", "target"} of one layout root of `write_benchmark_data` ("rawframes" or an mp4 layout)."""
+    return load_k2b_domains(
+        "kinetics2babel",
+        layout_root,
+        annotations=layout_root / "kinetics2babel.tar",
+        cache_dir=cache_dir,
+        media="rawframes" if layout == "rawframes" else "video",
+    )
+
+
+def write_backgrounds(folder: Path, count: int = 4) -> Path:
+    """`count` random 340x256 JPEG backgrounds for BackgroundBlend (the medians' stand-in)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for index in range(count):
+        Image.fromarray(rng.integers(0, 256, (256, 340, 3), dtype=np.uint8)).save(folder / f"bg{index}.jpg")
+    return folder
+
+
+def stage2_benchmark_dataset(
+    domains: dict,
+    backgrounds: Path,
+    *,
+    layout: str = "compact",
+    crop_size: int = 224,
+    decode_threads: int = 1,
+) -> DomainPairedDataset:
+    """Stage-2 items with the paper's transforms (SPEC §7): source clips in train mode with MultiScaleCrop, flip and
+    BackgroundBlend (p 0.25, alpha 0.75), target clips in test mode; short side `crop_size * 256 / 224`."""
+    sizes = dict(short_side=round(crop_size * 256 / 224), crop_size=crop_size)
+    common = dict(layout=layout, replace_unreadable=True, decode_threads=decode_threads)
+    blend = BackgroundBlend(backgrounds, p=0.25, alpha=0.75)
+    source = GladClipDataset(
+        domains["source"]["train"],
+        VideoTrainTransform(**sizes, background_blend=blend),
+        test_mode=False,
+        **common,
+    )
+    target = GladClipDataset(
+        domains["target"]["train"], VideoTrainTransform(**sizes), test_mode=True, seed=1, **common
+    )
+    return DomainPairedDataset(source, target)
