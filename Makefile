@@ -26,9 +26,13 @@ ffmpeg-libraries:
 
 install: $(VENV)/.installed
 
+# The same table on any x86-64 machine with AVX2: torch's CPU kernels and oneDNN's pick their instruction set, and
+# torch its thread count, from the machine, and each choice rounds floats differently (README, "The main job").
+DEMO_CPU := OMP_NUM_THREADS=2 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+
 demo: install
-	$(VENV)/bin/accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no \
-		scripts/train_glad.py --config configs/synthetic_demo.yaml
+	$(DEMO_CPU) $(VENV)/bin/accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no \
+		--dynamo_backend no scripts/train_glad.py --config configs/synthetic_demo.yaml
 
 test: install
 	$(PY) -m pytest -q
