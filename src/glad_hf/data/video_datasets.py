@@ -164,7 +164,7 @@ class GladClipDataset(Dataset):
         return item
 
     def describe_row(self, index: int) -> str:
-        """ "row N (video id, file)", as errors and logs name a row."""
+        """A row as logs and errors name it: row N (video id, file)."""
         row = self.hf_split[index]
         return f"row {index} ({row['video_id']}, {row.get('path', 'rendered')})"
 
