@@ -31,7 +31,7 @@ from glad_hf.data.benchmark_media import (
     load_benchmark_domains,
     write_benchmark_data,
 )
-from glad_hf.data.readers import JPEG_BACKENDS, VIDEO_BACKENDS, video_backend_available
+from glad_hf.data.readers import JPEG_BACKENDS, VIDEO_BACKENDS, decoder_available
 from glad_hf.data.transforms import VideoTestTransform
 
 matplotlib.use("Agg")
@@ -60,7 +60,7 @@ def decoders(layout: str) -> list[tuple[str, dict]]:
     return [
         (name, {"video_backend": name})
         for name in VIDEO_BACKENDS
-        if name != "auto" and video_backend_available(name)
+        if name != "auto" and decoder_available(name)
     ]
 
 

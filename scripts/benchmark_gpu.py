@@ -37,7 +37,7 @@ from glad_hf.data.benchmark_media import (
     write_backgrounds,
     write_benchmark_data,
 )
-from glad_hf.data.readers import video_backend_available
+from glad_hf.data.readers import decoder_available
 from glad_hf.data.transforms import finish_batch
 
 
@@ -89,7 +89,7 @@ def time_steps(step, batches, device: torch.device, steps: int) -> float:
 
 def jpeg_decode_rates(folder: Path, device: torch.device, repeats: int = 5) -> dict[str, float]:
     """Frames/s of torchcodec's batched `decode_jpeg` on 22 frames, on the CPU and on `device` (nvJPEG)."""
-    if not video_backend_available("torchcodec"):
+    if not decoder_available("torchcodec"):
         return {}
     from torchcodec.decoders import decode_jpeg
 

@@ -10,13 +10,13 @@ from glad_hf.data.readers import (
     FrameReadError,
     RawFrameReader,
     VideoFileReader,
+    decoder_available,
     read_frames,
-    video_backend_available,
 )
 
 # torchcodec needs FFmpeg's shared libraries, which `make` installs (apt-get) where it can.
 needs_torchcodec = pytest.mark.skipif(
-    not video_backend_available("torchcodec"), reason="torchcodec cannot load FFmpeg's libraries here"
+    not decoder_available("torchcodec"), reason="torchcodec cannot load FFmpeg's libraries here"
 )
 VIDEO_DECODERS = [pytest.param("torchcodec", marks=needs_torchcodec), "decord", "pyav", "auto"]
 

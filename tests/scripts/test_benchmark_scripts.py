@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from glad_hf.data.readers import video_backend_available
+from glad_hf.data.readers import decoder_available
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def test_the_gpu_benchmark_dry_runs_on_the_cpu(tmp_path):
     result = json.loads((tmp_path / "gpu.json").read_text())
     assert result["model_only_steps_per_s"] > 0 and result["with_loader_steps_per_s"] > 0
     assert 0 < result["loader_fraction_of_model_only"]
-    if video_backend_available("torchcodec"):
+    if decoder_available("torchcodec"):
         assert result["jpeg_frames_per_s"]["cpu"] > 0
     assert "| model only steps/s |" in out
 

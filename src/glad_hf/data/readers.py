@@ -26,7 +26,7 @@ JPEG_BACKENDS = ("auto", "torchcodec", "torchvision", "pil")
 AUTO_JPEG_BACKENDS = ("torchcodec", "torchvision", "pil")
 # Readers a process inherited through fork (DataLoader workers): destroying a decord reader there waits forever
 # on decoding threads that stayed in the parent, so they are kept here, unused, for the process's lifetime.
-_DECORD_READERS_FROM_PARENT = []
+_READERS_FROM_PARENT = []
 
 
 class FrameReadError(RuntimeError):
@@ -42,7 +42,7 @@ def _unique_frame_numbers(frame_numbers: Sequence[int]) -> tuple[np.ndarray, np.
     return np.unique(numbers, return_inverse=True)
 
 
-def video_backend_available(backend: str) -> bool:
+def decoder_available(backend: str) -> bool:
     """Whether a decoder of `VIDEO_BACKENDS` or `JPEG_BACKENDS` can be used here (torchcodec also needs FFmpeg's
     shared libraries)."""
     if backend in ("pyav", "pil", "torchvision"):
@@ -53,7 +53,9 @@ def video_backend_available(backend: str) -> bool:
         elif backend == "decord":
             import decord  # noqa: F401
         else:
-            raise ValueError(f"unknown video backend {backend!r}; expected one of {VIDEO_BACKENDS}")
+            raise ValueError(
+                f"unknown decoder {backend!r}; expected one of {VIDEO_BACKENDS} or {JPEG_BACKENDS}"
+            )
     except (ImportError, OSError, RuntimeError):
         return False
     return True
@@ -71,8 +73,8 @@ class RawFrameReader:
         if backend not in JPEG_BACKENDS:
             raise ValueError(f"backend must be one of {JPEG_BACKENDS}, got {backend!r}")
         if backend == "auto":
-            backend = next(name for name in AUTO_JPEG_BACKENDS if video_backend_available(name))
-        elif not video_backend_available(backend):
+            backend = next(name for name in AUTO_JPEG_BACKENDS if decoder_available(name))
+        elif not decoder_available(backend):
             raise ImportError(
                 f"JPEG backend {backend!r} is not usable here (torchcodec needs FFmpeg's libraries)"
             )
@@ -152,10 +154,10 @@ class VideoFileReader:
         if backend not in VIDEO_BACKENDS:
             raise ValueError(f"backend must be one of {VIDEO_BACKENDS}, got {backend!r}")
         if backend == "auto":
-            backend = next(name for name in AUTO_VIDEO_BACKENDS if video_backend_available(name))
+            backend = next(name for name in AUTO_VIDEO_BACKENDS if decoder_available(name))
             self.fallback = backend != "pyav"
         else:
-            if not video_backend_available(backend):
+            if not decoder_available(backend):
                 raise ImportError(
                     f"video backend {backend!r} is not usable here: install it (pip install glad_hf[{backend}]; "
                     "torchcodec also needs FFmpeg's shared libraries, README 'Decoders')"
@@ -188,7 +190,7 @@ class VideoFileReader:
 
     def _close(self) -> None:
         if self._reader_key is not None and self._reader_key[0] != os.getpid():
-            _DECORD_READERS_FROM_PARENT.append(self._reader)
+            _READERS_FROM_PARENT.append(self._reader)
         self._reader = None
         self._reader_key = None
 

@@ -276,10 +276,13 @@ def _count_unreadable(
     keys = sorted(key for key in batch if key.endswith("decode_failures"))
     if not keys:
         return
+    # One collective and one copy to the host per batch, for the source's and the target's rows together.
+    failures = torch.stack([batch.pop(key) for key in keys], dim=1)  # [B, keys, MAX_REPLACEMENTS]
+    failures = accelerator.gather(accelerator.pad_across_processes(failures, pad_index=-1)).cpu()
     seen = {tuple(entry) for entry in progress.unreadable_rows}
-    for key in keys:
-        failures = accelerator.gather(accelerator.pad_across_processes(batch.pop(key), pad_index=-1))
-        for row in sorted(set(failures[failures >= 0].tolist()) - {row for k, row in seen if k == key}):
+    for position, key in enumerate(keys):
+        rows = failures[:, position]
+        for row in sorted(set(rows[rows >= 0].tolist()) - {row for k, row in seen if k == key}):
             progress.unreadable_rows.append([key, row])
             seen.add((key, row))
             logger.warning(
