@@ -9,14 +9,17 @@ Every flag is a field of glad_hf.training.arguments (`--help` lists them); `--co
 defaults that flags override.
 """
 
+import time
+
 from accelerate import PartialState
 
 from glad_hf.training.arguments import parse_arguments
-from glad_hf.training.experiments import results_table, run_record, summarize
+from glad_hf.training.experiments import results_table, run_record, summarize, with_temporal_order
 from glad_hf.training.run import run_training
 
 
 def main() -> None:
+    started = time.time()
     data_args, model_args, train_args = parse_arguments()
     results = run_training(data_args, model_args, train_args)
     if not PartialState().is_main_process:
@@ -28,13 +31,16 @@ def main() -> None:
             f"{len(pretrain.metrics['motions'])} motions, model in {pretrain.model_dir}"
         )
     if "tol" in results:
+        tol = results["tol"].metrics
         print(
-            f"stage 1 (TOL): clip-order accuracy {100 * results['tol'].metrics['accuracy']:.1f}% "
-            f"(chance 16.7%), model in {results['tol'].model_dir}"
+            f"stage 1 (TOL): clip-order accuracy on held-out clips: source {100 * tol['source_accuracy']:.1f}%, "
+            f"target {100 * tol['target_accuracy']:.1f}% (chance 16.7%), model in {results['tol'].model_dir}"
         )
     stage2 = [
         run_record(name, train_args.seed, r) for name, r in results.items() if name not in ("pretrain", "tol")
     ]
+    if "tol" in results:  # the GLAD row started from stage 1
+        stage2 = [with_temporal_order(r, tol) if r["method"] == "glad" else r for r in stage2]
     if stage2:
         print(results_table(summarize(stage2)))
         for name, result in results.items():
@@ -44,7 +50,7 @@ def main() -> None:
         f"{name} {r.seconds:.0f} s" + (" (earlier, reused)" if r.model is None else "")
         for name, r in results.items()
     ]
-    print("wall time: " + ", ".join(times))
+    print(f"wall time: {', '.join(times)}; the whole run {time.time() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -200,6 +200,15 @@ def test_synthetic_config_generates_when_absent_and_load_splits_domains(tmp_path
     assert len(domains["target"]["test"]) == 2 and set(domains["target"]["test"]["domain"]) == {1}
     assert all("/babel/" in path for path in domains["target"]["train"]["path"])
 
+    # A root deleted and asked for again at the same path (an emptied GLAD_HF_CACHE) is generated again, not
+    # looked up in the index cache under the key of its absence.
+    shutil.rmtree(tmp_path / "synthetic")
+    again = _build(
+        "synthetic", tmp_path / "synthetic", tmp_path / "cache"
+    )  # the very call of the first build
+    assert generated == [(tmp_path / "synthetic").resolve()] * 2
+    assert (tmp_path / "synthetic" / "synthetic_k2b.json").is_file() and len(again["train"]) == 4 + 2
+
 
 def test_load_kinetics2babel_from_a_benchmark_root(tiny_rawframes_root, tmp_path):
     domains = load_k2b_domains(

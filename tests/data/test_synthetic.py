@@ -14,12 +14,17 @@ from glad_hf.data.annotations import read_annotation_tar
 from glad_hf.data.readers import VideoFileReader, read_frames
 from glad_hf.data.synthetic import (
     MOTION_PATTERNS,
+    ONE_SHOT_ACTIONS,
     SyntheticK2BConfig,
     generate_synthetic_k2b,
     motion_trajectory,
+    one_shot_trajectory,
     plan_source,
+    plan_target,
+    render_source_video,
     render_target_sequence,
     save_preview_grid,
+    temporal_gap,
 )
 from glad_hf.labels import K2B_LABELS, K400_CLASSES_PER_LABEL
 
@@ -150,6 +155,11 @@ def test_config_validation():
         SyntheticK2BConfig(frame_size=33)
     with pytest.raises(ValueError, match="target_speed_range"):
         SyntheticK2BConfig(target_speed_range=(2.0, 0.5))
+    with pytest.raises(ValueError, match="version must be one of"):
+        SyntheticK2BConfig(version=1)
+    with pytest.raises(ValueError, match="source_actions_per_clip"):
+        SyntheticK2BConfig(source_actions_per_clip=(0, 2))
+    assert SyntheticK2BConfig().config_hash() != SyntheticK2BConfig(version=2).config_hash()
 
 
 @pytest.mark.parametrize("name", sorted(MOTION_PATTERNS))
@@ -224,3 +234,94 @@ def test_target_action_fraction_leaves_the_actor_standing_for_the_rest_of_the_se
     assert (np.abs(np.diff(moving.astype(int), axis=0)).sum(axis=(1, 2, 3)) == 0).sum() < 5
     with pytest.raises(ValueError, match="target_action_fraction"):
         SyntheticK2BConfig(target_action_fraction=(0.5, 1.5))
+
+
+@pytest.mark.parametrize("name", sorted(ONE_SHOT_ACTIONS))
+def test_every_one_shot_action_stays_in_the_frame_and_moves(name):
+    for seed in range(5):
+        trajectory = one_shot_trajectory(name, 60, 48, np.random.default_rng(seed))
+        for values in (trajectory.x, trajectory.y):
+            assert values.min() >= 0 and values.max() <= 48
+        motion = (
+            np.abs(np.diff(trajectory.x)) + np.abs(np.diff(trajectory.y)) + np.abs(np.diff(trajectory.radius))
+        )
+        assert motion.sum() > 5
+
+
+def _offsets(name: str, progress: np.ndarray, direction: float) -> np.ndarray:
+    return np.stack(ONE_SHOT_ACTIONS[name](progress, direction))
+
+
+def test_no_one_shot_action_is_a_time_reverse_of_itself_or_of_another():
+    """Clip order is learnable from motion only if an action played backwards looks like no action at all (either
+    way round: horizontal flips are an augmentation)."""
+    progress = np.linspace(0.0, 1.0, 61)
+    for name in ONE_SHOT_ACTIONS:
+        backwards = _offsets(name, progress[::-1], 1.0)
+        backwards -= backwards.mean(axis=1, keepdims=True)  # the place is random: compare shapes of the path
+        for other in ONE_SHOT_ACTIONS:
+            for direction in (1.0, -1.0):
+                forwards = _offsets(other, progress, direction)
+                forwards -= forwards.mean(axis=1, keepdims=True)
+                difference = np.abs(backwards - forwards).mean()
+                assert difference > 0.05, (
+                    f"{name} backwards looks like {other} (mean offset gap {difference:.3f})"
+                )
+
+
+def test_a_version_3_source_clip_holds_one_or_two_actions_inside_it():
+    config = dataclasses.replace(TINY, frame_size=32, source_actions_per_clip=(1, 1), period_frames=40.0)
+    frames = render_source_video(config, 2, 150, 1.0, False, np.random.default_rng(0))
+    moving = np.abs(np.diff(frames.astype(int), axis=0)).sum(axis=(1, 2, 3)) > 0
+    assert frames.shape == (150, 32, 32, 3)
+    assert 30 <= moving.sum() <= 40  # one 40-frame action; the actor stands still for the other 110 frames
+    twice = dataclasses.replace(config, source_actions_per_clip=(2, 2))
+    frames = render_source_video(twice, 2, 150, 1.0, False, np.random.default_rng(0))
+    moving = np.abs(np.diff(frames.astype(int), axis=0)).sum(axis=(1, 2, 3)) > 0
+    assert 60 <= moving.sum() <= 149  # two actions and the walk between them
+    crowded = dataclasses.replace(config, source_actions_per_clip=(3, 3), period_frames=100.0)
+    frames = render_source_video(crowded, 2, 150, 1.0, False, np.random.default_rng(0))
+    assert len(frames) == 150  # only one 100-frame action fits
+
+
+def test_a_version_3_target_segment_is_one_whole_action_whatever_its_length():
+    config = dataclasses.replace(TINY, frame_size=32, target_action_fraction=(1.0, 1.0))
+    for length in (16, 200):
+        frames, _ = render_target_sequence(config, [(0, length, 1.0)], [0], np.random.default_rng(1))
+        moving = np.abs(np.diff(frames.astype(int), axis=0)).sum(axis=(1, 2, 3)) > 0
+        # The jump ends where it started vertically, ahead of it horizontally: one leap, not a repeated hop.
+        path = frames.astype(int).sum(axis=3)
+        assert moving.mean() > 0.5 and not np.array_equal(path[0], path[-1])
+
+
+def test_temporal_gap_reports_action_lengths_and_local_view_share_per_domain():
+    gap = temporal_gap(SyntheticK2BConfig())
+    source, target = gap["source"], gap["target"]
+    assert 48 <= source["action_frames"][1] <= 75  # period 60 frames over speeds 0.8-1.25
+    assert target["action_frames"][0] < 25 and target["action_frames"][2] > 100  # log-normal, median 54
+    assert (
+        target["local_view_share"][2] > 2 * source["local_view_share"][2]
+    )  # short targets: a local view sees most
+    with pytest.raises(ValueError, match="version 3"):
+        temporal_gap(SyntheticK2BConfig(version=2))
+
+
+def test_version_2_renders_as_before_version_3():
+    """The `v2` benchmark preset keeps its tables reproducible: its videos are the frames the version-2 generator
+    wrote (digests recorded from the code before version 3 existed)."""
+    from glad_hf.training.benchmark import PRESETS
+
+    config = PRESETS["v2"].data
+    item = plan_source(config, "train")[123]
+    source = render_source_video(
+        config, item.label, item.num_frames, item.speed, item.with_cue, np.random.default_rng(item.seed)
+    )
+    target_item = plan_target(config, "val", 125)[7]
+    target, _ = render_target_sequence(
+        config,
+        list(target_item.segments),
+        list(target_item.transitions),
+        np.random.default_rng(target_item.seed),
+    )
+    assert hashlib.sha256(source.tobytes()).hexdigest()[:16] == "320be4f8d87b4132"
+    assert hashlib.sha256(target.tobytes()).hexdigest()[:16] == "8339f33f153bc250"

@@ -13,7 +13,17 @@ from glad_hf.data.synthetic_motions import (
 from glad_hf.data.transforms import VideoTestTransform, VideoTrainTransform
 from glad_hf.labels import K2B_LABELS
 
-SMALL = SyntheticMotionConfig(frame_size=16, num_train_videos=21, num_val_videos=7, num_frames=(20, 40))
+SMALL = SyntheticMotionConfig(
+    frame_size=16, num_train_videos=21, num_val_videos=7, period_frames=(10.0, 30.0)
+)
+SMALL_V2 = SyntheticMotionConfig(
+    version=2,
+    motions=SMALL.motions,
+    frame_size=16,
+    num_train_videos=21,
+    num_val_videos=7,
+    num_frames=(20, 40),
+)
 
 
 def test_motions_are_disjoint_from_the_benchmark_classes_and_include_directional_ones():
@@ -26,8 +36,10 @@ def test_motions_are_disjoint_from_the_benchmark_classes_and_include_directional
 
 
 def test_config_validation():
-    with pytest.raises(ValueError, match="not motion patterns"):
+    with pytest.raises(ValueError, match="not motions of version 3"):
         SyntheticMotionConfig(motions=("lift", "moonwalk"))
+    with pytest.raises(ValueError, match="version must be one of"):
+        SyntheticMotionConfig(version=4)
     with pytest.raises(ValueError, match="at least 2 distinct"):
         SyntheticMotionConfig(motions=("lift", "lift"))
     with pytest.raises(ValueError, match="frame_size"):
@@ -43,9 +55,12 @@ def test_rows_are_balanced_deterministic_and_split_apart():
     rows = motion_rows(SMALL, "train")
     assert len(rows) == 21 and np.bincount([r["label"] for r in rows]).tolist() == [3] * 7
     assert rows == motion_rows(SMALL, "train")
-    periods = [r["period"] for r in rows]
-    assert min(periods) >= 5.0 and max(periods) <= 40.0
-    assert all(20 <= r["num_frames"] <= 40 for r in rows)
+    for row in rows:  # one action of 10-30 frames filling 60-100% of its video
+        assert 10 <= row["period"] <= 30 and row["period"] == int(row["period"])
+        assert row["period"] <= row["num_frames"] <= row["period"] / 0.6 + 1
+        assert 0 <= row["idle_before"] <= row["num_frames"] - row["period"]
+    rows_v2 = motion_rows(SMALL_V2, "train")
+    assert all(5.0 <= r["period"] <= 40.0 and 20 <= r["num_frames"] <= 40 for r in rows_v2)
     val = motion_rows(SMALL, "val")
     assert {r["video_id"] for r in val}.isdisjoint(r["video_id"] for r in rows)
     with pytest.raises(ValueError, match="split"):
@@ -55,9 +70,10 @@ def test_rows_are_balanced_deterministic_and_split_apart():
 def test_a_frame_does_not_depend_on_which_other_frames_are_rendered():
     row = motion_rows(SMALL, "train")[5]
     whole = render_motion_frames(SMALL, row, np.arange(row["num_frames"]))
-    picked = render_motion_frames(SMALL, row, np.array([17, 2, 2, 9]))
+    indices = [row["num_frames"] - 1, 2, 2, row["num_frames"] // 2]
+    picked = render_motion_frames(SMALL, row, np.array(indices))
     assert whole.shape == (row["num_frames"], 16, 16, 3) and whole.dtype == np.uint8
-    np.testing.assert_array_equal(picked, whole[[17, 2, 2, 9]])
+    np.testing.assert_array_equal(picked, whole[indices])
     assert np.abs(np.diff(whole.astype(int), axis=0)).sum() > 0  # the actor moves
 
 

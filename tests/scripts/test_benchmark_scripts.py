@@ -48,3 +48,15 @@ def test_the_data_path_benchmarks_print_their_tables(tmp_path, script):
     assert (tmp_path / "chart.png").stat().st_size > 0
     header = "| media | grid MB / sample |" if script == "benchmark_data_path.py" else "| media | decoder |"
     assert header in out
+
+
+def test_the_pretraining_benchmark_times_rendering_and_the_network(tmp_path):
+    out = _run(
+        "benchmark_pretraining.py", "--steps", "2", "--repeats", "1", "--batch_size", "4", cwd=tmp_path
+    )
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert {"render", "data", "network", "loader, 0 workers", "loader, 1 worker"} <= set(rows)
+    assert float(rows["render"].split("|")[2]) > 0 and float(rows["network"].split("|")[2]) > 0
+    assert (
+        float(rows["loader, 0 workers"].split("|")[3]) == 1.0
+    )  # the ratios are against the in-process loader

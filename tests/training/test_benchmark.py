@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from glad_hf.training.benchmark import BENCHMARK_METHODS, PRESETS, run_synthetic_benchmark
+from glad_hf.training.methods import METHODS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,8 +26,16 @@ def test_quick_preset_runs_every_method_per_seed_and_reuses_finished_runs(tmp_pa
     assert report["pretrain"]["metrics"]["steps"] == quick.train["pretrain_max_train_steps"]
     stored = json.loads((tmp_path / "bench" / "benchmark.json").read_text())
     assert stored["summary"] == json.loads(json.dumps(report["summary"]))
+    for run in report["runs"]:  # the TOL methods carry their stage 1's clip-order accuracy per domain
+        with_tol = METHODS[run["method"]].temporal_order
+        assert ("tol_target_accuracy" in run) == with_tol and ("tol_source_accuracy" in run) == with_tol
+        if with_tol:
+            assert 0.0 <= run["tol_source_accuracy"] <= 1.0 and 0.0 <= run["tol_target_accuracy"] <= 1.0
+    assert "tol_target_accuracy_mean" in report["summary"]["glad"]
+    assert "tol_target_accuracy_mean" not in report["summary"]["dann"]
     table = (tmp_path / "bench" / "benchmark.md").read_text()
     assert "| target forward only |" in table and "p vs DANN" in table and "Wall clock" in table
+    assert "stage-1 clip order, source / target" in table
     assert (tmp_path / "bench" / "benchmark.png").stat().st_size > 10_000
     # every run was trained from the motion-pretrained model, stage 2 of the TOL methods from their stage 1
     run_config = json.loads(

@@ -40,11 +40,26 @@ def test_summary_and_table_from_runs():
     assert summary["dann"]["p_vs_source_only"] == pytest.approx(0.1)
     assert "p_vs_dann" not in summary["dann"] and "p_vs_source_only" not in summary["source_only"]
     table = results_table(summary)
-    assert "| DANN | 62.0 ± 2.0 | 62.0 | 90.0 ± 0.0 | +12.0 | 0.1 | – | 60.0, 62.0, 64.0 | 10 |" in table
+    assert "| DANN | 62.0 ± 2.0 | 62.0 | 90.0 ± 0.0 | +12.0 | 0.1 | – | – | 60.0, 62.0, 64.0 | 10 |" in table
+
+
+def test_the_table_gives_stage_1_clip_order_of_the_methods_that_start_from_it():
+    runs = _runs({"gla_tol": ("GLA + TOL", [0.6, 0.7]), "gla": ("GLA", [0.7, 0.8])})
+    for run, (source, target) in zip(runs[:2], [(0.5, 0.6), (0.7, 0.8)], strict=True):
+        run.update(tol_source_accuracy=source, tol_target_accuracy=target)
+    summary = summarize(runs)
+    assert summary["gla_tol"]["tol_source_accuracy_mean"] == pytest.approx(60.0)
+    assert summary["gla_tol"]["tol_target_accuracy_mean"] == pytest.approx(70.0)
+    assert "tol_source_accuracy_mean" not in summary["gla"]
+    table = results_table(summary)
+    assert (
+        "| GLA + TOL | 65.0 ± 7.1 | 65.0 | 90.0 ± 0.0 | – | – | – | 60.0 / 70.0 | 60.0, 70.0 | 10 |" in table
+    )
+    assert "| GLA | 75.0 ± 7.1 | 75.0 | 90.0 ± 0.0 | – | – | – | – | 70.0, 80.0 | 10 |" in table
 
 
 def test_a_single_seed_table_has_no_spread_and_no_p_value():
     table = results_table(
         summarize(_runs({"glad": ("GLAD", [0.61]), "source_only": ("source-only", [0.46])}))
     )
-    assert "| GLAD | 61.0 | 61.0 | 90.0 | +15.0 | – | – | 61.0 | 10 |" in table
+    assert "| GLAD | 61.0 | 61.0 | 90.0 | +15.0 | – | – | – | 61.0 | 10 |" in table

@@ -61,6 +61,20 @@ def test_both_stages_end_to_end(synthetic_root, tmp_path):
         assert (output / stage / "last" / "video_preprocessor_config.json").is_file()
     glad = json.loads((output / "glad" / "metrics.json").read_text())
     assert glad["steps"] == 2 and 0.0 <= glad["target"]["mean_class_accuracy"] <= 1.0
+    tol = json.loads(
+        (output / "tol" / "metrics.json").read_text()
+    )  # clip order scored per domain and together
+    from glad_hf.data.annotations import read_annotation_tar
+
+    lists = read_annotation_tar(synthetic_root / "kinetics2babel.tar")
+    assert tol["source_num_videos"] == len(lists["k400_test"]) and tol["target_num_videos"] == len(
+        lists["babel_test"]
+    )
+    together = (
+        tol["source_accuracy"] * tol["source_num_videos"] + tol["target_accuracy"] * tol["target_num_videos"]
+    )
+    assert tol["num_videos"] == tol["source_num_videos"] + tol["target_num_videos"]
+    assert tol["accuracy"] == pytest.approx(together / tol["num_videos"])
     from glad_hf.data.annotations import read_annotation_tar
 
     num_target_test = len(read_annotation_tar(synthetic_root / "kinetics2babel.tar")["babel_test"])

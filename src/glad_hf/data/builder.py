@@ -221,8 +221,15 @@ class Kinetics2Babel(datasets.GeneratorBasedBuilder):
     def __init__(self, *args, dataset_name: str = "kinetics2babel", hash: str | None = None, **kwargs):
         if kwargs.get("annotations") is not None:
             kwargs["annotations"] = os.fspath(kwargs["annotations"])
+        data_dir = kwargs.get("data_dir")
+        if kwargs.get("config_name") == "synthetic" and data_dir is not None:
+            # Generated before the cache key is computed: the key hashes the generated manifest, and one computed
+            # while the root is missing would match an index built for an earlier root at this path, since deleted.
+            root = Path(data_dir).expanduser().resolve()
+            if not (root / METADATA_FILENAME).is_file():
+                generate_synthetic_k2b(root)
         if hash is None:
-            hash = _fingerprint(kwargs.get("config_name"), kwargs.get("data_dir"), kwargs.get("annotations"))
+            hash = _fingerprint(kwargs.get("config_name"), data_dir, kwargs.get("annotations"))
         super().__init__(*args, dataset_name=dataset_name, hash=hash, **kwargs)
         self.config.check()
 

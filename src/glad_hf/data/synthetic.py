@@ -1,13 +1,19 @@
 """Synthetic Kinetics->BABEL: a small procedural dataset in the real benchmark's layout (SPEC §1).
 
 It has the two gaps of K->B in miniature (see dataset_scripts/kinetics2babel/SYNTHETIC.md):
-- source ("k400"): one clip per video, 60-150 frames with the action throughout, a cluttered background; a
-  fraction of the videos carries a weak class-correlated background texture (a shortcut a model can learn);
+- source ("k400"): one clip per video, a cluttered background; a fraction of the videos carries a
+  class-correlated background texture (a shortcut a model can learn);
 - target ("babel"): long "sequences" on a plain grey background, one fixed-looking actor, several labelled
-  segments of log-normal length (median 54 frames) and varied speed, with transitions in between.
-A class is a motion pattern of one actor (hop, run across, throw arc, ...): the actor's look, size and position
-are drawn independently of the class, so a single frame does not tell the class; several patterns have a
-direction in time (ease-out arcs, quick jab then slow return, slow rise then fast drop).
+  segments of log-normal length (median 54 frames), with transitions in between.
+A class is a motion of one actor: the actor's look, size and position are drawn independently of the class, so a
+single frame does not tell the class. Two generator versions (``SyntheticK2BConfig.version``):
+- 3 (default): **one-shot actions** with phases in an order (crouch -> leap -> land, wind-up -> release ->
+  follow-through, ...), none the time-reverse of another. A source clip (80-120 frames) holds the action once
+  (``source_actions_per_clip``) at the source's pace (48-75 frames), somewhere inside the clip; a target segment is
+  one whole action stretched over the segment, however long (15-1,300 frames): the temporal gap. The order of
+  three clips of a video is visible in the motion alone.
+- 2: periodic motion patterns (hop, run across, throw arc, ...) repeated throughout a clip or segment at varied
+  speed; kept for the earlier benchmark tables (docs/benchmark_synthetic/v2). Clip order is not learnable there.
 
 ``generate_synthetic_k2b(root)`` writes ``<root>/k400/{train,val}``, ``<root>/babel/{train,val}`` (mp4 or
 rawframes, named as the real data), ``<root>/kinetics2babel.tar`` with the four lists in the real format, and
@@ -16,6 +22,7 @@ rawframes, named as the real data), ``<root>/kinetics2babel.tar`` with the four 
 
 import colorsys
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import io
@@ -34,8 +41,8 @@ from tqdm.auto import tqdm
 
 from glad_hf.labels import K2B_LABELS, K400_CLASSES_PER_LABEL
 
-# Bump when the rendering changes, so that datasets written by older code are regenerated.
-GENERATOR_VERSION = 2
+# The generator versions `SyntheticK2BConfig.version` chooses from (module docstring).
+GENERATOR_VERSIONS = (2, 3)
 METADATA_FILENAME = "synthetic_k2b.json"
 ANNOTATION_TAR = "kinetics2babel.tar"
 LIST_NAMES = ("k400_train", "k400_test", "babel_train", "babel_test")
@@ -47,6 +54,7 @@ RANGE_KNOBS = (
     "target_speed_range",
     "transition_frames",
     "target_action_fraction",
+    "source_actions_per_clip",
 )
 YOUTUBE_ID_ALPHABET = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
 
@@ -54,11 +62,14 @@ YOUTUBE_ID_ALPHABET = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq
 @dataclass(frozen=True)
 class SyntheticK2BConfig:
     """Knobs of the synthetic Kinetics->BABEL dataset. The defaults are the synthetic benchmark's data (README,
-    `glad_hf.training.benchmark`): 5 classes at 32x32, 1,000 + 500 source clips of 150 frames, 90% of them with
-    the class's background cue, and ~1,000 + 500 target segments, log-normal lengths (median 54 frames, 15-1,300)
-    with the action over 60-100% of each; about 35 s to generate on 2 cores, 33 MB as mp4.
+    `glad_hf.training.benchmark`): generator version 3, 5 classes at 32x32, 1,000 + 500 source clips of 80-120
+    frames, each holding one action of 48-75 frames, 90% of them with the class's background cue, and ~1,000 +
+    500 target segments, log-normal lengths (median 54 frames, 15-1,300), each one whole action.
 
     Args:
+        version: 3 = one-shot actions, 2 = periodic motion patterns (module docstring). Version 2's recipe is
+            ``version=2, source_num_frames=(150, 150), period_frames=30, background_texture_contrast=14,
+            target_action_fraction=(0.6, 1.0)`` (`glad_hf.training.benchmark.PRESETS["v2"]`).
         seed: everything is a deterministic function of the config (this seed included).
         num_classes: the first ``num_classes`` K->B labels (``glad_hf.labels.K2B_LABELS``) are used.
         frame_size: frames are ``frame_size`` x ``frame_size`` RGB (even, for yuv420p video).
@@ -66,9 +77,11 @@ class SyntheticK2BConfig:
         fps: frame rate written into the mp4 files.
         source_train_per_class, source_test_per_class: Kinetics-like clips per class in k400_train / k400_test.
         source_num_frames: (min, max) frames of a source clip, uniform.
-        source_speed_range: (min, max) motion speed of source clips, log-uniform (1 = one cycle per
-            ``period_frames`` frames).
-        period_frames: frames of one motion cycle at speed 1.
+        source_speed_range: (min, max) speed of source clips, log-uniform: at speed s a version-3 action lasts
+            ``period_frames / s`` frames, a version-2 pattern repeats every ``period_frames / s`` frames.
+        period_frames: frames of one action (version 3) or one motion cycle (version 2) at speed 1.
+        source_actions_per_clip: (min, max) actions in a source clip (version 3), uniform, at most as many as
+            fit; the actor stands still before, between (walking to the next action's place) and after them.
         background_cue_fraction: fraction of source videos whose background stripe orientation encodes the
             class (the others get a random orientation); 0 removes the background shortcut.
         background_texture_contrast: amplitude (0-255 levels) of the background stripes.
@@ -77,8 +90,8 @@ class SyntheticK2BConfig:
         target_segment_median, target_segment_sigma: log-normal segment length (frames), median and sigma of
             the log.
         target_segment_range: (min, max) segment length, the log-normal is clipped to it.
-        target_speed_range: (min, max) motion speed of target segments, log-uniform (wider than the source's:
-            the temporal domain gap).
+        target_speed_range: (min, max) motion speed of target segments, log-uniform (version 2; in version 3 a
+            segment's one action spans the segment, so its speed follows from the segment's length).
         transition_frames: (min, max) unlabelled frames between segments, in which the actor walks to the next
             segment's place.
         target_action_fraction: (min, max) fraction of a target segment the action fills, uniform; the actor
@@ -86,6 +99,7 @@ class SyntheticK2BConfig:
             cut). (1, 1) = the action fills every segment.
     """
 
+    version: int = 3
     seed: int = 0
     num_classes: int = 5
     frame_size: int = 32
@@ -93,11 +107,12 @@ class SyntheticK2BConfig:
     fps: int = 30
     source_train_per_class: int = 200
     source_test_per_class: int = 100
-    source_num_frames: tuple[int, int] = (150, 150)
+    source_num_frames: tuple[int, int] = (80, 120)
     source_speed_range: tuple[float, float] = (0.8, 1.25)
-    period_frames: float = 30.0
+    period_frames: float = 60.0
+    source_actions_per_clip: tuple[int, int] = (1, 1)
     background_cue_fraction: float = 0.9
-    background_texture_contrast: float = 14.0
+    background_texture_contrast: float = 28.0
     target_train_sequences: int = 125
     target_test_sequences: int = 63
     segments_per_sequence: tuple[int, int] = (6, 10)
@@ -106,9 +121,11 @@ class SyntheticK2BConfig:
     target_segment_range: tuple[int, int] = (15, 1300)
     target_speed_range: tuple[float, float] = (0.5, 2.0)
     transition_frames: tuple[int, int] = (4, 12)
-    target_action_fraction: tuple[float, float] = (0.6, 1.0)
+    target_action_fraction: tuple[float, float] = (0.85, 1.0)
 
     def __post_init__(self):
+        if self.version not in GENERATOR_VERSIONS:
+            raise ValueError(f"version must be one of {GENERATOR_VERSIONS}, got {self.version}")
         if not 2 <= self.num_classes <= len(K2B_LABELS):
             raise ValueError(f"num_classes must be in [2, {len(K2B_LABELS)}], got {self.num_classes}")
         if self.frame_size < 16 or self.frame_size % 2:
@@ -133,13 +150,13 @@ class SyntheticK2BConfig:
         return K2B_LABELS[: self.num_classes]
 
     def config_hash(self) -> str:
-        """Content hash of the config and the generator version (what makes two datasets identical)."""
-        payload = json.dumps({"generator_version": GENERATOR_VERSION, "config": asdict(self)}, sort_keys=True)
+        """Content hash of the config, its generator version included (what makes two datasets identical)."""
+        payload = json.dumps({"config": asdict(self)}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Motion patterns. A pattern maps the motion phase u (cycles, float [F]) and a horizontal direction (+1 / -1,
+# Version 2: periodic motion patterns. A pattern maps the motion phase u (cycles, float [F]) and a horizontal direction (+1 / -1,
 # random per video: horizontal flips are a training augmentation, so no class may depend on left vs right) to
 # (dx, dy, scale): offsets in units of the video's amplitude (y down) and a size multiplier.
 # "run" and "crawl" return dx in frame widths, wrapped around the frame (the actor crosses the picture).
@@ -240,11 +257,26 @@ def motion_trajectory(
     u = rng.uniform(0, 1) + speed * np.arange(num_frames) / period_frames
     direction = rng.choice([-1.0, 1.0])
     dx, dy, scale = MOTION_PATTERNS[label_name](u, direction)
-    amplitude = rng.uniform(0.2, 0.3) * frame_size
+    return _placed(dx, dy, scale, frame_size, rng, wrap_x=label_name in WRAPPING_PATTERNS)
+
+
+def _placed(
+    dx: np.ndarray,
+    dy: np.ndarray,
+    scale: np.ndarray,
+    frame_size: int,
+    rng: np.random.Generator,
+    wrap_x: bool,
+    amplitude: tuple[float, float] = (0.2, 0.3),
+) -> Trajectory:
+    """Offsets (amplitude units) and size multipliers -> a pixel trajectory with a random amplitude (a share of the
+    frame in the ``amplitude`` range), size and place inside the frame; with ``wrap_x``, dx is in frame widths and
+    wraps around the frame."""
+    amplitude = rng.uniform(*amplitude) * frame_size
     radius = rng.uniform(0.08, 0.12) * frame_size * scale
     margin = 1.5 * radius.max() + 1.0  # room for the tallest shape (the target body is 1.5 radii high)
     low, high = margin, frame_size - margin
-    if label_name in WRAPPING_PATTERNS:
+    if wrap_x:
         x = low + (rng.uniform(0, high - low) + dx * frame_size) % (high - low)
     else:
         x = _place(dx * amplitude, low, high, rng)
@@ -259,6 +291,182 @@ def _place(offsets: np.ndarray, low: float, high: float, rng: np.random.Generato
         rng.uniform(start_low, start_high) if start_high > start_low else (low + high) / 2 - offsets.mean()
     )
     return np.clip(centre + offsets, low, high)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Version 3: one-shot actions. An action maps its progress p (0 at its first frame, 1 at its last, float [F]) and
+# a horizontal direction (+1 / -1, random per video, as above) to (dx, dy, scale) in amplitude units (y down).
+# Each has phases in an order: none is the time-reverse of another, so the order of clips is visible in the motion.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _ramp(p, start, end):
+    """0 before ``start``, 1 after ``end``, linear in between."""
+    return np.clip((p - start) / (end - start), 0.0, 1.0)
+
+
+def _ease(p, start, end):
+    """`_ramp` eased in and out (smoothstep)."""
+    t = _ramp(p, start, end)
+    return t * t * (3 - 2 * t)
+
+
+def _jump_once(p, direction):  # slow crouch -> ballistic leap forward -> quick landing squash
+    crouch = _ease(p, 0.0, 0.3) - _ease(p, 0.3, 0.38)
+    flight = _ramp(p, 0.35, 0.75)
+    land = np.sin(np.pi * _ramp(p, 0.75, 0.9))
+    dy = 0.35 * crouch - 1.2 * 4 * flight * (1 - flight) + 0.3 * land
+    return direction * 1.0 * flight, dy, 1.0 - 0.2 * crouch - 0.25 * land
+
+
+def _run_once(p, direction):  # start from standing and accelerate across the frame, strides getting longer
+    travelled = p**2
+    return direction * (1.8 * travelled - 0.9), -0.25 * np.abs(np.sin(6 * np.pi * travelled)), np.ones_like(p)
+
+
+def _throw_once(
+    p, direction
+):  # slow wind-up back and down -> fast release up and forward -> drifting follow-through
+    wind, release, follow = _ease(p, 0.0, 0.5), _ramp(p, 0.5, 0.62), _ease(p, 0.62, 1.0)
+    return (
+        direction * (-0.6 * wind + 1.6 * release + 0.3 * follow),
+        0.4 * wind - 1.0 * release + 0.4 * follow,
+        np.ones_like(p),
+    )
+
+
+def _kick_once(p, direction):  # small step back -> fast swing forward and up -> slow return
+    back, swing, settle = _ease(p, 0.0, 0.25), _ramp(p, 0.25, 0.4), _ease(p, 0.4, 1.0)
+    return direction * (-0.3 * back + 1.3 * swing - 1.0 * settle), -0.7 * (swing - settle), np.ones_like(p)
+
+
+def _bend_once(p, direction):  # slow bend down and forward -> hold -> quick straightening
+    down = _ease(p, 0.0, 0.6) - _ease(p, 0.75, 1.0)
+    return direction * 0.5 * down, 0.9 * down, 1.0 - 0.1 * down
+
+
+def _dance_once(p, direction):  # two turns of an outward spiral
+    angle, reach = 4 * np.pi * p, 0.15 + 0.85 * p
+    return direction * reach * np.sin(angle), -reach * np.cos(angle), np.ones_like(p)
+
+
+def _clean_once(p, direction):  # fast wiping strokes while sweeping from top to bottom
+    return 0.6 * np.sin(6 * np.pi * p), -0.7 + 1.4 * _ease(p, 0.0, 1.0), np.ones_like(p)
+
+
+def _squat_once(p, direction):  # fast drop, squashed -> hold -> slow rise
+    down = _ease(p, 0.0, 0.2) - _ease(p, 0.45, 1.0)
+    return np.zeros_like(p), down, 1.0 - 0.3 * down
+
+
+def _punch_once(p, direction):  # slow draw back -> fast jab -> hold -> slow return
+    draw, jab, back = _ease(p, 0.0, 0.4), _ramp(p, 0.4, 0.5), _ease(p, 0.65, 1.0)
+    return direction * (-0.4 * draw + 1.4 * jab - 1.0 * back), np.zeros_like(p), np.ones_like(p)
+
+
+def _crawl_once(p, direction):  # get down -> crawl forward with a wiggle, speeding up
+    down, crawl = _ease(p, 0.0, 0.25), _ramp(p, 0.25, 1.0) ** 1.5
+    dy = 0.7 * down + 0.15 * np.sin(8 * np.pi * crawl) * down
+    return direction * (1.4 * crawl - 0.7), dy, 1.0 - 0.15 * down
+
+
+def _clap_once(p, direction):  # size pulses getting faster (a chirp: 0.5 -> 4.5 pulses per action length)
+    return np.zeros_like(p), np.zeros_like(p), 1.0 + 0.35 * np.sin(2 * np.pi * (0.5 * p + 2 * p**2))
+
+
+def _lift_once(p, direction):  # slow rise -> hold -> fast drop
+    up = _ease(p, 0.0, 0.6) - _ramp(p, 0.8, 1.0) ** 2
+    return np.zeros_like(p), -1.0 * up, np.ones_like(p)
+
+
+ONE_SHOT_ACTIONS = {
+    "jump": _jump_once,
+    "run": _run_once,
+    "throw": _throw_once,
+    "kick": _kick_once,
+    "bend": _bend_once,
+    "dance": _dance_once,
+    "clean": _clean_once,
+    "squat": _squat_once,
+    "punch": _punch_once,
+    "crawl": _crawl_once,
+    "clap": _clap_once,
+    "lift": _lift_once,
+}
+
+
+def one_shot_trajectory(
+    label_name: str, num_frames: int, frame_size: int, rng: np.random.Generator
+) -> Trajectory:
+    """Pixel trajectory of one whole version-3 action lasting ``num_frames`` frames; amplitude, size, direction and
+    place are drawn from ``rng`` independently of the class."""
+    progress = np.linspace(0.0, 1.0, num_frames)
+    direction = rng.choice([-1.0, 1.0])
+    dx, dy, scale = ONE_SHOT_ACTIONS[label_name](progress, direction)
+    # Larger than version 2's patterns: a one-shot action has one chance per clip to be seen.
+    return _placed(dx, dy, scale, frame_size, rng, wrap_x=False, amplitude=(0.3, 0.4))
+
+
+def held(action: Trajectory, num_frames: int, idle_before: int) -> Trajectory:
+    """``action`` inside ``num_frames`` frames: its first state held for ``idle_before`` frames, its last for the
+    rest."""
+    frames = len(action.x)
+    index = np.r_[
+        np.zeros(idle_before, int), np.arange(frames), np.full(num_frames - frames - idle_before, frames - 1)
+    ]
+    return Trajectory(action.x[index], action.y[index], action.radius[index])
+
+
+def concatenate(parts: list[Trajectory]) -> Trajectory:
+    return Trajectory(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("x", "y", "radius")))
+
+
+def walk(start: Trajectory, end: Trajectory, num_frames: int) -> Trajectory:
+    """``num_frames`` frames moving in a straight line from the last state of ``start`` to the first of ``end``
+    (both excluded)."""
+    steps = np.linspace(0, 1, num_frames + 2)[1:-1]
+    first = (start.x[-1], start.y[-1], start.radius[-1])
+    last = (end.x[0], end.y[0], end.radius[0])
+    return Trajectory(*(a + (b - a) * steps for a, b in zip(first, last, strict=True)))
+
+
+def source_action_frames(config: SyntheticK2BConfig, num_frames: int, speed: float) -> int:
+    """Frames of one version-3 action in a source clip of ``num_frames`` frames at ``speed``."""
+    return int(min(num_frames, max(8, round(config.period_frames / speed))))
+
+
+def source_action_trajectory(
+    config: SyntheticK2BConfig, label: int, num_frames: int, speed: float, rng: np.random.Generator
+) -> Trajectory:
+    """A version-3 source clip's actor: ``config.source_actions_per_clip`` actions of ``period_frames / speed``
+    frames each, at random times inside the clip, standing still around them and walking between them."""
+    action_frames = source_action_frames(config, num_frames, speed)
+    fitting = max(1, num_frames // action_frames)
+    most = min(config.source_actions_per_clip[1], fitting)
+    count = int(rng.integers(min(config.source_actions_per_clip[0], most), most + 1))
+    actions = [
+        one_shot_trajectory(config.labels[label], action_frames, config.frame_size, rng) for _ in range(count)
+    ]
+    idle = num_frames - count * action_frames
+    idle_parts = np.diff(
+        np.r_[0, np.sort(rng.integers(0, idle + 1, count)), idle]
+    )  # before, between..., after
+    parts = [actions[0]]
+    for previous, action, gap in zip(actions[:-1], actions[1:], idle_parts[1:-1], strict=True):
+        parts += [walk(previous, action, int(gap)), action]
+    return held(concatenate(parts), num_frames, idle_before=int(idle_parts[0]))
+
+
+def action_trajectory(
+    config: SyntheticK2BConfig, label: int, num_frames: int, speed: float, rng: np.random.Generator
+) -> Trajectory:
+    """The class's motion over ``num_frames`` frames: one whole action (version 3; ``speed`` unused) or the
+    pattern repeated at ``speed`` (version 2)."""
+    if config.version == 3:
+        return one_shot_trajectory(config.labels[label], num_frames, config.frame_size, rng)
+    return motion_trajectory(
+        config.labels[label], num_frames, speed, config.period_frames, config.frame_size, rng
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -367,14 +575,16 @@ def render_source_video(
     with_cue: bool,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """One Kinetics-like clip, the action throughout: uint8 [num_frames, S, S, 3]."""
+    """One Kinetics-like clip: uint8 [num_frames, S, S, 3]; one or a few actions inside it (version 3) or the
+    pattern throughout (version 2)."""
     background = source_background(
         config.frame_size, label, config.num_classes, with_cue, config.background_texture_contrast, rng
     )
     shape, color, outline = _source_actor(rng)
-    trajectory = motion_trajectory(
-        config.labels[label], num_frames, speed, config.period_frames, config.frame_size, rng
-    )
+    if config.version == 3:
+        trajectory = source_action_trajectory(config, label, num_frames, speed, rng)
+    else:
+        trajectory = action_trajectory(config, label, num_frames, speed, rng)
     return render_actor(background, trajectory, shape, color, outline=outline)
 
 
@@ -399,28 +609,17 @@ def render_target_sequence(
     for (label, num_frames, speed), gap in zip(segments, transitions, strict=True):
         action_frames = max(2, round(num_frames * rng.uniform(*config.target_action_fraction)))
         action_frames = min(action_frames, num_frames)
-        action = motion_trajectory(
-            config.labels[label], action_frames, speed, config.period_frames, size, rng
-        )
+        action = action_trajectory(config, label, action_frames, speed, rng)
         idle_before = int(rng.integers(0, num_frames - action_frames + 1))
-        held = np.r_[
-            np.zeros(idle_before, int),
-            np.arange(action_frames),
-            np.full(num_frames - action_frames - idle_before, action_frames - 1),
-        ]
-        trajectory = Trajectory(action.x[held], action.y[held], action.radius[held])
-        start = (trajectory.x[0], trajectory.y[0], trajectory.radius[0])
-        if previous is None:
-            previous = start
-        steps = np.linspace(0, 1, gap + 2)[1:-1]
-        parts.append(Trajectory(*(p + (s - p) * steps for p, s in zip(previous, start, strict=True))))
-        parts.append(trajectory)
+        trajectory = held(action, num_frames, idle_before)
+        if previous is None:  # the sequence opens standing where the first segment starts
+            previous = Trajectory(trajectory.x[:1], trajectory.y[:1], trajectory.radius[:1])
+        parts += [walk(previous, trajectory, gap), trajectory]
         offset += gap
         rows.append((offset, num_frames, label))
         offset += num_frames
-        previous = (trajectory.x[-1], trajectory.y[-1], trajectory.radius[-1])
-    whole = Trajectory(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("x", "y", "radius")))
-    return render_actor(background, whole, "body", color, shaded=True), rows
+        previous = trajectory
+    return render_actor(background, concatenate(parts), "body", color, shaded=True), rows
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -513,6 +712,34 @@ def plan_target(config: SyntheticK2BConfig, split: str, first_sid: int) -> list[
             )
         )
     return items
+
+
+def temporal_gap(config: SyntheticK2BConfig, view_span: int = 15) -> dict:
+    """How long one action lasts in each domain's train split, and how much of it a dense local view of
+    ``view_span`` frames (stage 2: 8 frames, interval 2) sees; the sparse global view spans a whole source clip or
+    target segment. Version 3 only (in version 2 an action repeats throughout). Returns {"source": {...},
+    "target": {...}}, each {"action_frames": [p10, p50, p90], "local_view_share": [p10, p50, p90]}; a target
+    action fills ``target_action_fraction`` of its segment, so its length is the segment's times that share (mean
+    of the range)."""
+    if config.version != 3:
+        raise ValueError("temporal_gap describes one-shot actions (version 3)")
+    fill = float(np.mean(config.target_action_fraction))
+    lengths = {
+        "source": np.array(
+            [source_action_frames(config, i.num_frames, i.speed) for i in plan_source(config, "train")]
+        ),
+        "target": fill * np.array([n for i in plan_target(config, "train", 0) for _, n, _ in i.rows]),
+    }
+    quantiles = (10, 50, 90)
+    return {
+        domain: {
+            "action_frames": np.percentile(frames, quantiles).round(1).tolist(),
+            "local_view_share": np.percentile(np.minimum(1.0, view_span / frames), quantiles)
+            .round(3)
+            .tolist(),
+        }
+        for domain, frames in lengths.items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -692,12 +919,14 @@ def generate_synthetic_k2b(
                     path.unlink()
                 os.replace(staging / path.name, path)
             metadata = {
-                "generator_version": GENERATOR_VERSION,
+                "generator_version": config.version,
                 "config_hash": config_hash,
                 "config": asdict(config),
                 "labels": list(config.labels),
                 "counts": {name: len(lines) for name, lines in lists.items()},
             }
+            if config.version == 3:
+                metadata["temporal_gap"] = temporal_gap(config)
             temp_metadata = staging / METADATA_FILENAME
             temp_metadata.write_text(json.dumps(metadata, indent=2) + "\n")
             os.replace(temp_metadata, root / METADATA_FILENAME)
@@ -717,15 +946,27 @@ def motion_path(frames: np.ndarray) -> np.ndarray:
     return (255 * deviation / max(float(deviation.max()), 1.0)).astype(np.uint8)
 
 
+def _preview_frames(config: SyntheticK2BConfig) -> int:
+    """Frames of a preview clip: one whole action (version 3) or two cycles (version 2) at speed 1."""
+    return (1 if config.version == 3 else 2) * round(config.period_frames)
+
+
+def _preview_step(config: SyntheticK2BConfig, num_columns: int) -> int:
+    return max(1, _preview_frames(config) // num_columns)
+
+
 def preview_frames(
-    config: SyntheticK2BConfig, label: int, num_columns: int = 8, frame_step: int = 4, seed: int = 0
+    config: SyntheticK2BConfig, label: int, num_columns: int = 8, frame_step: int | None = None, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One source clip (with the background cue) and one target segment (speed 1) of class ``label``, two
-    cycles long: frames 0, frame_step, ... as uint8 [num_columns, S, S, 3] and the motion path of the whole
-    clip as uint8 [S, S], for each domain (source frames, source path, target frames, target path)."""
-    num_frames = max(2 * round(config.period_frames), num_columns * frame_step)
+    """One source clip (with the background cue) and one target segment of class ``label`` at speed 1: one whole
+    action (version 3) or two cycles (version 2). Returns frames 0, frame_step, ... (None: spread over the clip)
+    as uint8 [num_columns, S, S, 3] and the motion path of the whole clip as uint8 [S, S], for each domain
+    (source frames, source path, target frames, target path)."""
+    frame_step = frame_step or _preview_step(config, num_columns)
+    num_frames = max(_preview_frames(config), num_columns * frame_step)
     rng = np.random.default_rng([config.seed, 2, seed, label])
-    source = render_source_video(config, label, num_frames, 1.0, True, rng)
+    one_action = dataclasses.replace(config, source_actions_per_clip=(1, 1))
+    source = render_source_video(one_action, label, num_frames, 1.0, True, rng)
     target, _ = render_target_sequence(config, [(label, num_frames, 1.0)], [0], rng)
     stop = num_columns * frame_step
     return source[:stop:frame_step], motion_path(source), target[:stop:frame_step], motion_path(target)
@@ -735,16 +976,18 @@ def save_preview_grid(
     path: str | os.PathLike,
     config: SyntheticK2BConfig | None = None,
     num_columns: int = 8,
-    frame_step: int = 4,
+    frame_step: int | None = None,
     seed: int = 0,
 ) -> Path:
-    """PNG grid: for every class, a source row and a target row of frames ``frame_step`` apart in time."""
+    """PNG grid: for every class, a source row and a target row of frames ``frame_step`` apart in time (None:
+    spread over one action, or two cycles in version 2)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     config = config or SyntheticK2BConfig()
+    frame_step = frame_step or _preview_step(config, num_columns)
     path = Path(path)
     rows, columns = config.num_classes * 2, num_columns + 1
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.9 + 1.2, rows * 0.9), squeeze=False)
@@ -766,7 +1009,8 @@ def save_preview_grid(
                     axis.set_title(f"t={column * frame_step}" if column < num_columns else "path", fontsize=8)
             axes[row, 0].set_ylabel(f"{name}\n{'source' if domain == 0 else 'target'}", fontsize=8)
     figure.suptitle(
-        f"synthetic K->B ({config.frame_size}x{config.frame_size}, one cycle = {config.period_frames:g} frames)",
+        f"synthetic K->B v{config.version} ({config.frame_size}x{config.frame_size}, "
+        f"{'one action' if config.version == 3 else 'one cycle'} = {config.period_frames:g} frames at speed 1)",
         fontsize=9,
     )
     figure.tight_layout()

@@ -153,7 +153,7 @@ class GladTrainingArguments:
     tol_learning_rate: float = option(1e-3)
     tol_lr_decay_epochs: list[int] = option(default_factory=list, help="Epochs where the LR x 0.1.")
     # stage 0 (motion pre-training, synthetic only)
-    pretrain_max_train_steps: int = option(1500, help="Motion pre-training steps.")
+    pretrain_max_train_steps: int = option(600, help="Motion pre-training steps.")
     pretrain_batch_size: int = option(
         32,
         help="Motion pre-training videos per optimiser step, over all processes (the recipe, and its "

@@ -228,13 +228,16 @@ def evaluation_dataset(split, config: GladConfig, data_args) -> GladClipDataset:
 
 
 def motion_pretraining_config(data_args: DataArguments, num_videos: int) -> SyntheticMotionConfig:
-    """The motion pre-training set of a synthetic K->B root: the motion patterns that are none of its classes,
-    rendered at its frame size (the root is generated first when needed)."""
+    """The motion pre-training set of a synthetic K->B root: the motions of its generator version that are none of
+    its classes, rendered at its frame size (the root is generated first when needed)."""
     if data_args.dataset != "synthetic":
         raise ValueError("motion pre-training is for --dataset synthetic; pass --motion_pretraining false")
     metadata = json.loads((data_root(data_args) / METADATA_FILENAME).read_text())
     return SyntheticMotionConfig.disjoint_from(
-        metadata["labels"], frame_size=metadata["config"]["frame_size"], num_train_videos=num_videos
+        metadata["labels"],
+        version=metadata["config"]["version"],
+        frame_size=metadata["config"]["frame_size"],
+        num_train_videos=num_videos,
     )
 
 
@@ -288,13 +291,12 @@ class EpochConcatDataset(ConcatDataset):
         return self.datasets[part].describe_row(index - offset)
 
 
-def temporal_order_dataset(
-    domains, split: str, config: GladConfig, data_args, seed: int
-) -> EpochConcatDataset:
-    """Stage-1 samples of both domains in one dataset (SPEC §6: mixed into one batch)."""
+def temporal_order_datasets(domains, split: str, config: GladConfig, data_args, seed: int) -> dict:
+    """Stage-1 samples of each domain: {"source": TemporalOrderDataset, "target": TemporalOrderDataset} (training
+    mixes them into one batch, SPEC §6; evaluation scores each)."""
     transform = VideoResizeTransform(short_side=data_args.short_side, size=data_args.crop_size)
-    parts = [
-        TemporalOrderDataset(
+    return {
+        domain: TemporalOrderDataset(
             domains[domain][split],
             transform,
             frame_interval=interval,
@@ -306,5 +308,4 @@ def temporal_order_dataset(
         for offset, (domain, interval) in enumerate(
             [("source", TOL_SOURCE_FRAME_INTERVAL), ("target", TOL_TARGET_FRAME_INTERVAL)]
         )
-    ]
-    return EpochConcatDataset(parts)
+    }

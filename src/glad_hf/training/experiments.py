@@ -1,7 +1,8 @@
 """Methods × seeds: running the comparison (`methods.METHODS`), aggregating it, and the one table and chart every
 report uses — `scripts/ablate.py`, the synthetic benchmark and a training run's closing comparison.
 
-A run record is {"method", "label", "seed", "target_mca", "target_top1", "source_mca", "seconds"}. Runs are
+A run record is {"method", "label", "seed", "target_mca", "target_top1", "source_mca", "seconds"}, and for a method
+that starts from stage 1 its clip-order accuracies "tol_source_accuracy" and "tol_target_accuracy". Runs are
 resumable: each goes to its own folder and a finished one is reused.
 """
 
@@ -45,10 +46,19 @@ def motion_pretrained_arguments(data_args, model_args: ModelArguments, train_arg
     return dataclasses.replace(model_args, init_model=str(result.model_dir), motion_pretraining=False), result
 
 
-def run_temporal_order(data_args, model_args, train_args, seed: int, output_dir: Path) -> str:
-    """Stage 1 for one seed (reused when finished); returns the model folder stage 2 starts from."""
+def run_temporal_order(data_args, model_args, train_args, seed: int, output_dir: Path) -> StageResult:
+    """Stage 1 for one seed (reused when finished); its model folder is where stage 2 starts."""
     tol_args = _isolated(train_args, stage="tol", seed=seed, output_dir=str(output_dir))
-    return str(run_training(data_args, model_args, tol_args)["tol"].model_dir)
+    return run_training(data_args, model_args, tol_args)["tol"]
+
+
+def with_temporal_order(record: dict, tol_metrics: dict) -> dict:
+    """A TOL method's run record with its stage 1's clip-order accuracy on the source and target test clips."""
+    return {
+        **record,
+        "tol_source_accuracy": tol_metrics["source_accuracy"],
+        "tol_target_accuracy": tol_metrics["target_accuracy"],
+    }
 
 
 def run_record(method: str, seed: int, result: StageResult) -> dict:
@@ -85,9 +95,10 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _tol_job(args: tuple) -> tuple[int, str]:
+def _tol_job(args: tuple) -> tuple[int, str, dict]:
     data_args, model_args, train_args, seed, output_dir = args
-    return seed, run_temporal_order(data_args, model_args, train_args, seed, output_dir)
+    result = run_temporal_order(data_args, model_args, train_args, seed, output_dir)
+    return seed, str(result.model_dir), result.metrics
 
 
 def _method_job(args: tuple) -> dict:
@@ -114,28 +125,38 @@ def run_experiments(
         return data_args, model_args, train_args, method, seed, output_dir / f"seed{seed}" / method, tol_dir
 
     records: dict[tuple[str, int], dict] = {}
+    tol_metrics: dict[int, dict] = {}
     if num_workers == 0:
-        tol_dirs = dict(_tol_job(args) for args in tol_args)
+        tol_dirs = {}
+        for seed, tol_dir, metrics in map(_tol_job, tol_args):
+            tol_dirs[seed], tol_metrics[seed] = tol_dir, metrics
         for method, seed in jobs:
             records[method, seed] = _method_job(method_args(method, seed, tol_dirs.get(seed)))
-        return [records[job] for job in jobs]
-    with ProcessPoolExecutor(num_workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-        pending = {pool.submit(_tol_job, args) for args in tol_args}
-        waiting = [job for job in jobs if METHODS[job[0]].temporal_order]
-        pending |= {
-            pool.submit(_method_job, method_args(m, s, None)) for m, s in jobs if (m, s) not in waiting
-        }
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                result = future.result()
-                if isinstance(result, dict):
-                    records[result["method"], result["seed"]] = result
-                    continue
-                seed, tol_dir = result
-                for method, _ in [job for job in waiting if job[1] == seed]:
-                    pending.add(pool.submit(_method_job, method_args(method, seed, tol_dir)))
-    return [records[job] for job in jobs]
+    else:
+        with ProcessPoolExecutor(
+            num_workers, mp_context=get_context("spawn"), initializer=_init_worker
+        ) as pool:
+            pending = {pool.submit(_tol_job, args) for args in tol_args}
+            waiting = [job for job in jobs if METHODS[job[0]].temporal_order]
+            pending |= {
+                pool.submit(_method_job, method_args(m, s, None)) for m, s in jobs if (m, s) not in waiting
+            }
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result = future.result()
+                    if isinstance(result, dict):
+                        records[result["method"], result["seed"]] = result
+                        continue
+                    seed, tol_dir, tol_metrics[seed] = result
+                    for method, _ in [job for job in waiting if job[1] == seed]:
+                        pending.add(pool.submit(_method_job, method_args(method, seed, tol_dir)))
+    return [
+        with_temporal_order(records[method, seed], tol_metrics[seed])
+        if METHODS[method].temporal_order
+        else records[method, seed]
+        for method, seed in jobs
+    ]
 
 
 def permutation_p_value(a: list[float], b: list[float]) -> float:
@@ -176,6 +197,10 @@ def summarize(runs: list[dict]) -> dict:
             "per_seed_source_mca": source,
             "mean_run_seconds": statistics.fmean(r["seconds"] for r in rows),
         }
+        for domain in ("source", "target"):
+            key = f"tol_{domain}_accuracy"
+            if all(key in r for r in rows):
+                entry[f"{key}_mean"] = statistics.fmean(100 * r[key] for r in rows)
         for baseline in BASELINES:
             if baseline != method and target.get(baseline):
                 entry[f"gain_vs_{baseline}"] = entry["target_mca_mean"] - statistics.fmean(target[baseline])
@@ -197,16 +222,21 @@ def results_table(summary: dict) -> str:
 
     lines = [
         "| method | target MCA | target top-1 | source MCA | Δ target vs source-only | p vs source-only | "
-        "p vs DANN | per-seed target MCA | s / run |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "p vs DANN | stage-1 clip order, source / target | per-seed target MCA | s / run |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for entry in summary.values():
         seeds = ", ".join(f"{v:.1f}" for v in entry["per_seed_target_mca"])
+        clip_order = (
+            f"{entry['tol_source_accuracy_mean']:.1f} / {entry['tol_target_accuracy_mean']:.1f}"
+            if "tol_target_accuracy_mean" in entry
+            else "–"
+        )
         lines.append(
             f"| {entry['label']} | {mean_std(entry, 'target_mca')} | {entry['target_top1_mean']:.1f} | "
             f"{mean_std(entry, 'source_mca')} | {cell(entry, 'gain_vs_source_only', '+.1f')} | "
-            f"{cell(entry, 'p_vs_source_only', '.3g')} | {cell(entry, 'p_vs_dann', '.3g')} | {seeds} | "
-            f"{entry['mean_run_seconds']:.0f} |"
+            f"{cell(entry, 'p_vs_source_only', '.3g')} | {cell(entry, 'p_vs_dann', '.3g')} | {clip_order} | "
+            f"{seeds} | {entry['mean_run_seconds']:.0f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -150,7 +150,7 @@ def pretrain_on_motions(
     steps = train_args.pretrain_max_train_steps
     logger.warning(
         f"stage 0: the motion pre-training of this recipe is not cached yet, so it is trained once now: {steps} steps "
-        f"x {train_args.pretrain_batch_size} videos (the default recipe took 5-6 min on a 2-core CPU; the progress bar "
+        f"x {train_args.pretrain_batch_size} videos (the default recipe took about 2 min on a 2-core CPU; the progress bar "
         f"shows the time left), into {stage_dir}, which every later run reuses. To skip it: --motion_pretraining false "
         "(random initialisation) or a shorter --pretrain_max_train_steps (another recipe, another cache folder).",
         main_process_only=True,

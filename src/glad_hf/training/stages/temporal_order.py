@@ -12,12 +12,31 @@ from accelerate import Accelerator
 
 from ...data.transforms import finish_batch
 from ...modeling_glad import GladForTemporalOrderLearning
-from ..data import class_names, dataset_name, temporal_order_dataset
+from ..data import EpochConcatDataset, class_names, dataset_name, temporal_order_datasets
 from ..loop import TrainingPlan, train
 from ..models import build_config, load_model
 from ..optim import make_optimizer, step_decay_schedule
 from ..outputs import StageResult, config_summary, finish_stage, model_id, save_model
 from .context import StageContext
+
+
+def evaluate_temporal_order_domains(model, loaders: dict, accelerator: Accelerator, seed: int) -> dict:
+    """Clip-order accuracy on each domain's loader (`loaders` = {"source": …, "target": …}) and on both together:
+    {"accuracy", "num_videos", "source_accuracy", "source_num_videos", "target_accuracy", …}."""
+    per_domain = {
+        domain: evaluate_temporal_order(model, loader, accelerator, seed)
+        for domain, loader in loaders.items()
+    }
+    total = sum(m["num_videos"] for m in per_domain.values())
+    metrics = {
+        "accuracy": sum(m["accuracy"] * m["num_videos"] for m in per_domain.values()) / total
+        if total
+        else float("nan"),
+        "num_videos": total,
+    }
+    for domain, m in per_domain.items():
+        metrics.update({f"{domain}_accuracy": m["accuracy"], f"{domain}_num_videos": m["num_videos"]})
+    return metrics
 
 
 @torch.no_grad()
@@ -76,19 +95,21 @@ def train_temporal_order_stage(context: StageContext, stage_dir: Path) -> StageR
             train_args.momentum,
         ),
         make_scheduler=make_scheduler,
-        train_dataset=temporal_order_dataset(domains, "train", config, data_args, train_args.seed),
+        train_dataset=EpochConcatDataset(
+            list(temporal_order_datasets(domains, "train", config, data_args, train_args.seed).values())
+        ),
         batch_size=train_args.tol_per_device_train_batch_size,
         compute_loss=compute_loss,
         num_epochs=train_args.tol_num_train_epochs,
         max_steps=train_args.tol_max_train_steps,
-        eval_datasets={"test": temporal_order_dataset(domains, "test", config, data_args, train_args.seed)},
+        eval_datasets=temporal_order_datasets(domains, "test", config, data_args, train_args.seed),
         eval_batch_size=train_args.per_device_eval_batch_size,
         on_checkpoint=context.publisher and context.publisher.checkpoint_saved,
     )
     trained = train(accelerator, plan, data_args, train_args, stage_dir, train_args.resume_from_checkpoint)
     progress = trained.progress
-    metrics = evaluate_temporal_order(
-        trained.model, trained.eval_loaders["test"], accelerator, train_args.seed
+    metrics = evaluate_temporal_order_domains(
+        trained.model, trained.eval_loaders, accelerator, train_args.seed
     )
     accelerator.log({f"tol/test_{k}": v for k, v in metrics.items()}, step=progress.global_step)
     summary = {
@@ -97,7 +118,10 @@ def train_temporal_order_stage(context: StageContext, stage_dir: Path) -> StageR
         "batch per device": train_args.tol_per_device_train_batch_size,
         "learning rate": train_args.tol_learning_rate,
         "seed": train_args.seed,
-        "clip-order accuracy on the test splits (chance 1/6)": f"{100 * metrics['accuracy']:.1f}%",
+        "clip-order accuracy on the test splits (chance 1/6)": (
+            f"{100 * metrics['accuracy']:.1f}% (source {100 * metrics['source_accuracy']:.1f}%, "
+            f"target {100 * metrics['target_accuracy']:.1f}%)"
+        ),
     }
     card = dict(
         model_id=model_id(train_args, stage_dir),
