@@ -133,7 +133,8 @@ PRESETS = {
 
 
 # Generator version 2 (periodic motions) with the recipe of its tables (docs/benchmark_synthetic/v2).
-PRESETS["v2"] = BenchmarkPreset(
+PRESETS["v2"] = dataclasses.replace(
+    PRESETS["default"],
     description="generator version 2 (periodic motions, clip order not learnable): the benchmark before version 3",
     data=SyntheticK2BConfig(
         version=2,
@@ -142,27 +143,7 @@ PRESETS["v2"] = BenchmarkPreset(
         background_texture_contrast=14.0,
         target_action_fraction=(0.6, 1.0),
     ),
-    backbone_config=SMALL_RESNET3D,
-    model=dict(domain_loss_weight=0.3),
-    train=dict(
-        max_train_steps=250,
-        num_train_epochs=1000,
-        per_device_train_batch_size=16,
-        per_device_eval_batch_size=50,
-        learning_rate=1e-3,
-        backbone_learning_rate_scale=0.3,
-        lr_scheduler_type="cosine",
-        grl_lambda_schedule="dann",
-        tol_max_train_steps=200,
-        tol_num_train_epochs=1000,
-        tol_per_device_train_batch_size=16,
-        pretrain_max_train_steps=1500,
-        pretrain_batch_size=32,
-        pretrain_learning_rate=2e-3,
-        pretrain_num_videos=10_500,
-    ),
-    seeds=5,
-    source_only_seeds=10,
+    train={**PRESETS["default"].train, "tol_max_train_steps": 200, "pretrain_max_train_steps": 1500},
 )
 # Version-2 shifts tried in search of one where GLAD's own parts (views beyond DANN, background blending) matter
 # (docs/benchmark_synthetic/v2/explorations).
