@@ -115,7 +115,7 @@ class GladTrainingArguments:
     )
     seed: int = option(0)
     # stage 2 (GLAD)
-    num_train_epochs: int = option(5, help="Stage 2 epochs (one pass over the source).")
+    num_train_epochs: int = option(4, help="Stage 2 epochs (one pass over the source).")
     max_train_steps: int | None = option(None, help="Cap on optimiser steps of each stage.")
     per_device_train_batch_size: int = option(16, help="Stage 2 videos per domain per device.")
     per_device_eval_batch_size: int = option(16)
@@ -147,7 +147,7 @@ class GladTrainingArguments:
         True, help="Also train a source-only stage 2 on the same budget and compare."
     )
     # stage 1 (TOL)
-    tol_num_train_epochs: int = option(2)
+    tol_num_train_epochs: int = option(8)
     tol_max_train_steps: int | None = option(None, help="Defaults to --max_train_steps.")
     tol_per_device_train_batch_size: int = option(16)
     tol_learning_rate: float = option(1e-3)
