@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install demo test lint benchmark-synthetic ffmpeg-libraries
+.PHONY: install demo test lint benchmark-synthetic gpu-check ffmpeg-libraries
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(MAKE) ffmpeg-libraries
@@ -39,6 +39,11 @@ demo: install
 # seeds, and on AVX-512 machines the AVX2 kernels would make it 1.75x slower.
 benchmark-synthetic: install
 	$(PY) scripts/benchmark_synthetic.py
+
+# Does the package work on this machine's GPU, and how fast? One table and JSON in gpu_check/ (docs/gpu.md). Without
+# CUDA it is a tiny dry run on the CPU, which says so.
+gpu-check: install
+	$(PY) scripts/gpu_check.py --output-dir gpu_check
 
 test: install
 	$(PY) -m pytest -q

@@ -104,6 +104,9 @@ class LocalGlobalViewSampler(nn.Module):
             positions = np.full(mask.shape, -1, dtype=np.int64)
             positions[mask] = np.arange(mask.sum())
             self.compact_layouts[int(mask.sum())] = torch.from_numpy(positions)
+        # The gather indices of each (layout, local clips, device), copied to the device once: a copy per forward
+        # would make the host wait for the device at every step.
+        self._device_indices = {}
 
     def forward(self, pixel_values: torch.Tensor, local_clip_indices: tuple[int, ...]):
         if pixel_values.ndim == 5:
@@ -134,13 +137,20 @@ class LocalGlobalViewSampler(nn.Module):
             raise ValueError(
                 f"compact pixel_values with {cells.shape[1]} cells do not hold local clips {tuple(local_clip_indices)}"
             )
+        key = (cells.shape[1], tuple(local_clip_indices), cells.device)
+        if key not in self._device_indices:
+            self._device_indices[key] = (
+                local_positions.flatten().to(cells.device),
+                positions[:, self.global_frame_index].to(cells.device),
+            )
+        local_indices, global_indices = self._device_indices[key]
         batch = cells.shape[0]
-        local_views = cells[:, local_positions.flatten().to(cells.device)]  # [B, L * T, C, H, W]
+        local_views = cells[:, local_indices]  # [B, L * T, C, H, W]
         # Contiguous, as the grid's local rows are: the backbone then computes bit-identical features from both forms.
         local_views = (
             local_views.view(batch, *local_positions.shape, *cells.shape[2:]).transpose(2, 3).contiguous()
         )
-        global_view = cells[:, positions[:, self.global_frame_index].to(cells.device)].transpose(1, 2)
+        global_view = cells[:, global_indices].transpose(1, 2)
         return local_views, global_view
 
 

@@ -154,3 +154,22 @@ def test_transforms_reject_bad_frame_stacks():
         VideoTestTransform(short_side=32, crop_size=24)(torch.zeros(0, 3, 32, 32, dtype=torch.uint8))
     with pytest.raises(ValueError, match="flip_prob"):
         VideoTrainTransform(flip_prob=1.5)
+
+
+def test_finishing_on_a_device_gives_the_host_path_s_values_bit_for_bit():
+    """finish_frames decides on the host which videos to flip and blend on the CPU, and computes every video with
+    torch.where on a device (no wait for the device): both paths must give identical floats."""
+    from glad_hf.data.transforms import _blend, _flip
+
+    generator = torch.Generator().manual_seed(0)
+    cells = torch.randint(0, 256, (6, 5, 3, 16, 16), dtype=torch.uint8, generator=generator)
+    flip = torch.tensor([True, False, True, False, False, True])
+    assert torch.equal(_flip(cells, flip, on_host=True), _flip(cells, flip, on_host=False))
+    assert torch.equal(_flip(cells, ~flip & False, on_host=False), cells)
+    background = torch.randint(0, 256, (6, 3, 16, 16), dtype=torch.uint8, generator=generator)
+    alpha = torch.tensor([1.0, 0.75, 1.0, 0.75, 0.6, 1.0], dtype=torch.float64)
+    frames = cells.to(torch.float32)
+    host = _blend(frames.clone(), background, alpha, on_host=True)
+    device = _blend(frames.clone(), background, alpha, on_host=False)
+    assert torch.equal(host, device)
+    assert torch.equal(device[0], frames[0]) and not torch.equal(device[1], frames[1])

@@ -65,8 +65,9 @@ def write_benchmark_data(
     target_size: tuple[int, int] = (320, 240),
 ) -> dict[str, Path]:
     """One benchmark root per layout ("rawframes", "mp4, keyframe every N"), each with k400/, babel/ and the lists
-    tar: `num_videos` Kinetics-like clips of 300 frames at `source_size` (width, height; the reference's resized
-    rawframes) and as many BABEL-like renders at `target_size`, each of six 54-frame segments."""
+    tar: `num_videos` Kinetics-like training clips of 300 frames at `source_size` (width, height; the reference's
+    resized rawframes) and as many BABEL-like renders at `target_size`, each of six 54-frame segments; a quarter as
+    many (at least one) of each in the test splits."""
     rng = np.random.default_rng(0)
     layouts = {
         "rawframes": root / "rawframes",
@@ -74,14 +75,17 @@ def write_benchmark_data(
     }
     lists = {"k400_train": [], "k400_test": [], "babel_train": [], "babel_test": []}
     render_frames = TARGET_SEGMENTS_PER_RENDER * TARGET_SEGMENT_FRAMES
-    for index in tqdm(range(num_videos), desc="writing benchmark videos"):
+    num_test = max(1, num_videos // 4)  # test splits: Kinetics val/ clips and BABEL val/ renders of their own
+    for index in tqdm(range(num_videos + num_test), desc="writing benchmark videos"):
+        split = "train" if index < num_videos else "test"
+        folder = "train" if split == "train" else "val"
         clip_name = f"{KINETICS_CLASS}/video{index:05d}xx_000000_000010"
         sequence = f"{index:06d}"
         clip = synthetic_video(SOURCE_FRAMES, *source_size, rng)
         render = synthetic_video(render_frames, *target_size, rng)
         for layout, layout_root in layouts.items():
-            clip_base = layout_root / "k400" / "train" / clip_name
-            render_base = layout_root / "babel" / "train" / sequence
+            clip_base = layout_root / "k400" / folder / clip_name
+            render_base = layout_root / "babel" / folder / sequence
             if layout == "rawframes":
                 write_rawframes(clip_base, clip, first_number=0)
                 write_rawframes(render_base, render, first_number=1)
@@ -89,12 +93,11 @@ def write_benchmark_data(
                 gop = int(layout.rsplit(" ", 1)[-1])
                 write_mp4(clip_base.with_name(clip_base.name + ".mp4"), clip, gop)
                 write_mp4(render_base.with_name(render_base.name + ".mp4"), render, gop)
-        lists["k400_train"].append(f"{clip_name} {SOURCE_FRAMES} {LABEL}")
-        lists["babel_train"].extend(
-            f"train/{sequence} {k * TARGET_SEGMENT_FRAMES} {TARGET_SEGMENT_FRAMES} {LABEL}"
+        lists[f"k400_{split}"].append(f"{clip_name} {SOURCE_FRAMES} {LABEL}")
+        lists[f"babel_{split}"].extend(
+            f"{folder}/{sequence} {k * TARGET_SEGMENT_FRAMES} {TARGET_SEGMENT_FRAMES} {LABEL}"
             for k in range(TARGET_SEGMENTS_PER_RENDER)
         )
-    lists["k400_test"], lists["babel_test"] = lists["k400_train"][:1], lists["babel_train"][:1]  # unused
     for layout_root in layouts.values():
         with tarfile.open(layout_root / "kinetics2babel.tar", "w") as tar:
             for name, lines in lists.items():

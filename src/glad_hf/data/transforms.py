@@ -18,6 +18,8 @@ OpenCV's bilinear filter without antialiasing; the two agree when frames are sto
 reference's ``rawframes_resized``), where the first resize is the identity.
 """
 
+import functools
+
 import torch
 from torchvision.transforms.v2 import functional as F
 
@@ -84,29 +86,60 @@ def finish_frames(
     background_alpha: float64 [B], the weight of the video's frames (1.0: not blended). Returns float32 of
     pixel_values' shape: ``(alpha * frames + (1 - alpha) * background - IMAGE_MEAN) / IMAGE_STD``, flipped first.
     """
-    # Only the videos drawn for a flip (mirrored in uint8, a quarter of the bytes) or a blend are touched: on the CPU
-    # the finishing then costs little beside the model.
-    if flip is not None and bool(flip.any()):
-        flipped = flip.nonzero().flatten()
-        pixel_values = pixel_values.index_copy(0, flipped, pixel_values.index_select(0, flipped).flip(-1))
+    on_host = pixel_values.device.type == "cpu"
+    if flip is not None:
+        pixel_values = _flip(pixel_values, flip, on_host=on_host)
     frames = pixel_values.to(torch.float32, copy=True)
     channels = frames.shape[2]
     if background is not None:
-        blended = background_alpha != 1.0
-        if bool(blended.any()):
-            # BackgroundBlend's mix; the weights are rounded to float32 from float64 as a Python float would be.
-            alpha = background_alpha[blended].view(-1, *([1] * (frames.ndim - 1)))
-            image = background[blended].view(
-                -1, 1, channels, *([1] * (frames.ndim - 5)), *background.shape[-2:]
-            )
-            frames[blended] = alpha.to(torch.float32) * frames[blended] + (1.0 - alpha).to(
-                torch.float32
-            ) * image.to(torch.float32)
+        frames = _blend(frames, background, background_alpha, on_host=on_host)
     # torchvision's normalize wants channels at dim -3; a clip grid has them at -4, hence the explicit broadcast.
     per_channel = (1, 1, channels) + (1,) * (frames.ndim - 3)
-    mean = torch.tensor(IMAGE_MEAN, dtype=torch.float32, device=frames.device).view(per_channel)
-    std = torch.tensor(IMAGE_STD, dtype=torch.float32, device=frames.device).view(per_channel)
-    return frames.sub_(mean).div_(std)
+    mean, std = _normalisation(frames.device)
+    return frames.sub_(mean.view(per_channel)).div_(std.view(per_channel))
+
+
+def _flip(pixel_values: torch.Tensor, flip: torch.Tensor, *, on_host: bool) -> torch.Tensor:
+    """uint8 [B, ...] mirrored left-right where `flip` [B] is True. On the CPU only the flipped videos are touched (a
+    quarter of the bytes of float work); on a device every video is, and `torch.where` keeps the host from waiting
+    for the device to read `flip`."""
+    if on_host:
+        if not bool(flip.any()):
+            return pixel_values
+        flipped = flip.nonzero().flatten()
+        return pixel_values.index_copy(0, flipped, pixel_values.index_select(0, flipped).flip(-1))
+    return torch.where(flip.view(-1, *([1] * (pixel_values.ndim - 1))), pixel_values.flip(-1), pixel_values)
+
+
+def _blend(
+    frames: torch.Tensor, background: torch.Tensor, background_alpha: torch.Tensor, *, on_host: bool
+) -> torch.Tensor:
+    """BackgroundBlend's mix of float32 `frames` [B, M, C, ..., S, S] with uint8 `background` [B, C, S, S] at weight
+    `background_alpha` [B] (float64, rounded to float32 as a Python float would be; 1.0: not blended). On the CPU
+    only the blended videos are computed (in place); on a device every video is and the blended ones are kept: the
+    same values, and the host does not wait for the device to read which videos are blended."""
+    channels = frames.shape[2]
+    blended = background_alpha != 1.0
+    alpha = background_alpha.view(-1, *([1] * (frames.ndim - 1)))
+    image = background.view(-1, 1, channels, *([1] * (frames.ndim - 5)), *background.shape[-2:])
+    if not on_host:
+        mixed = alpha.to(torch.float32) * frames + (1.0 - alpha).to(torch.float32) * image.to(torch.float32)
+        return torch.where(blended.view(alpha.shape), mixed, frames)
+    if bool(blended.any()):
+        alpha, image = alpha[blended], image[blended]
+        frames[blended] = alpha.to(torch.float32) * frames[blended] + (1.0 - alpha).to(
+            torch.float32
+        ) * image.to(torch.float32)
+    return frames
+
+
+@functools.cache
+def _normalisation(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """IMAGE_MEAN and IMAGE_STD as float32 [C] on `device`, made once per device (a copy per batch is a wait)."""
+    return (
+        torch.tensor(IMAGE_MEAN, dtype=torch.float32, device=device),
+        torch.tensor(IMAGE_STD, dtype=torch.float32, device=device),
+    )
 
 
 AUGMENTATION_KEYS = ("flip", "background", "background_alpha")

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,11 +90,35 @@ class TrainingPlan:
 
 @dataclass
 class TrainedStage:
-    """What `train` hands back: the prepared model, its progress and the prepared evaluation loaders."""
+    """What `train` hands back: the prepared model, its progress, the prepared evaluation loaders and the optimiser
+    steps per second of this process's run (None under two steps)."""
 
     model: torch.nn.Module
     progress: TrainingProgress
     eval_loaders: dict[str, DataLoader]
+    steps_per_second: float | None = None
+
+
+class StepRate:
+    """Optimiser steps per second between steps, data loading included; the first step (warm-up), checkpoints and
+    validation are left out (`pause` before them, the next `step` restarts the clock)."""
+
+    def __init__(self) -> None:
+        self.seconds, self.steps, self.last = 0.0, 0, None
+
+    def step(self) -> None:
+        now = time.perf_counter()
+        if self.last is not None:
+            self.seconds += now - self.last
+            self.steps += 1
+        self.last = now
+
+    def pause(self) -> None:
+        self.last = None
+
+    @property
+    def per_second(self) -> float | None:
+        return self.steps / self.seconds if self.steps else None
 
 
 def make_loader(
@@ -177,11 +202,10 @@ def _restore_buffers(model: torch.nn.Module, saved: list[torch.Tensor]) -> None:
 
 
 def _all_finite(accelerator: Accelerator, values: list[torch.Tensor]) -> bool:
-    """Whether every value is finite in every process (all processes then skip a step together)."""
-    bad = torch.tensor(
-        [0.0 if all(torch.isfinite(v).all() for v in values) else 1.0], device=accelerator.device
-    )
-    return float(accelerator.reduce(bad, "max")) == 0.0
+    """Whether every value is finite in every process (all processes then skip a step together). Computed on the
+    device, read once: one wait for the device per batch."""
+    bad = torch.stack([~torch.isfinite(v.detach()).all() for v in values]).any().to(torch.float32).reshape(1)
+    return float(accelerator.reduce(bad.to(accelerator.device), "max")) == 0.0
 
 
 def train(
@@ -215,6 +239,7 @@ def train(
     bar = tqdm(total=max_steps, initial=progress.global_step, desc=plan.description,
                disable=not accelerator.is_local_main_process)  # fmt: skip
     model.train()
+    rate = StepRate()
     while progress.epoch < num_epochs and progress.global_step < max_steps:
         plan.train_dataset.set_epoch(progress.epoch)
         loader.set_epoch(progress.epoch)
@@ -247,6 +272,7 @@ def train(
             if not accelerator.sync_gradients:
                 continue
             progress.global_step += 1
+            rate.step()
             bar.update(1)
             skipped = not window_finite or accelerator.optimizer_step_was_skipped
             window_finite, window_start = True, None
@@ -255,6 +281,7 @@ def train(
             _log_step(accelerator, progress, train_args.logging_steps, plan.name, values)
             if train_args.checkpointing_steps and progress.global_step % train_args.checkpointing_steps == 0:
                 _save_checkpoint(accelerator, stage_dir, progress, plan, train_args.checkpoints_total_limit)
+                rate.pause()
             if progress.global_step >= max_steps:
                 break
         epoch_finished = progress.batches_done_in_epoch >= len(loader)
@@ -264,8 +291,9 @@ def train(
         if plan.validate and (epoch_finished or progress.global_step >= max_steps):
             plan.validate(model, eval_loaders, progress)
         _save_checkpoint(accelerator, stage_dir, progress, plan, train_args.checkpoints_total_limit)
+        rate.pause()
     bar.close()
-    return TrainedStage(model, progress, eval_loaders)
+    return TrainedStage(model, progress, eval_loaders, rate.per_second)
 
 
 def _count_unreadable(

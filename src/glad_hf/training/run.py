@@ -47,7 +47,8 @@ def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
         project_config=ProjectConfiguration(
             project_dir=str(output_dir), logging_dir=str(output_dir / "logs")
         ),
-        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+        # non_blocking: batches are copied from pinned memory to the device without the host waiting for the copy.
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, non_blocking=True),
     )
     if accelerator.mixed_precision == "fp16" and accelerator.device.type == "cpu":
         raise ValueError(

@@ -133,6 +133,7 @@ def train_glad_stage(context: StageContext, stage_dir: Path, *, init: str | None
         "steps": progress.global_step,
         "method": label,
         "skipped_steps": progress.skipped_steps,
+        "train_steps_per_second": trained.steps_per_second,  # this process's steps (a resumed run: since resuming)
     }
     if train_args.evaluate_every_epoch:
         metrics["best"] = {

@@ -132,6 +132,7 @@ def train_temporal_order_stage(context: StageContext, stage_dir: Path) -> StageR
     )
     save_model(accelerator, trained.model, data_args, stage_dir / "last", card, context.publisher)
     metrics["steps"] = progress.global_step
+    metrics["train_steps_per_second"] = trained.steps_per_second  # this process's steps
     label = "temporal-order learning"
     seconds = finish_stage(accelerator, stage_dir, progress.history, metrics, label=label, start=start)
     return StageResult(

@@ -1,0 +1,602 @@
+"""The GPU check (`make gpu-check`, `scripts/gpu_check.py`): does the package work on this machine's accelerator, and
+how fast? One table (and JSON) in three parts, each reported even when another one fails:
+
+1. **environment**: torch, CUDA, cuDNN, the device and its memory, the package's dependencies (versions, missing
+   ones), the video and JPEG decoders that work here;
+2. **stage-2 throughput** (`stage2_throughput`, also `scripts/benchmark_gpu.py`): GLAD training steps/s on one
+   finished batch already on the device (model only) against the same steps fed by the real compact loader
+   (workers, pinned memory, `finish_batch` on the device), eager and with `torch.compile`, bf16 autocast,
+   channels-last-3d, peak device memory;
+3. **the training entry point** (`cli_check`): `parse_arguments` + `run_training`, as `scripts/train_glad.py` runs
+   them, both stages on the mini Kinetics->BABEL of `glad_hf.data.benchmark_media` in bf16; the first run is a
+   separate process killed after its first stage-2 checkpoint, the same command then resumes it while every
+   host-device synchronisation is recorded (`torch.cuda.set_sync_debug_mode`) and named by its line; its stage-2
+   steps/s against the model-only rate; the last model evaluated.
+
+Without CUDA the same sequence runs with the tiny model at 32 pixels on the CPU: a dry run, which says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import json
+import multiprocessing
+import os
+import platform
+import signal
+import sys
+import time
+import traceback
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from ..configuration_glad import GladConfig
+from ..data.benchmark_media import (
+    load_benchmark_domains,
+    stage2_benchmark_dataset,
+    write_backgrounds,
+    write_benchmark_data,
+)
+from ..data.readers import AUTO_JPEG_BACKENDS, AUTO_VIDEO_BACKENDS, decoder_available
+from ..data.transforms import finish_batch
+from ..modeling_glad import GladForVideoClassification
+
+# What `pip install glad_hf` brings (setup.cfg), looked up by distribution name.
+DEPENDENCIES = (
+    "torch", "torchvision", "transformers", "datasets", "accelerate", "huggingface_hub", "evaluate", "safetensors",
+    "av", "numpy", "pillow", "pyyaml", "tqdm", "matplotlib", "tensorboard", "scipy",
+)  # fmt: skip
+OPTIONAL_DECODERS = ("torchcodec", "decord")
+
+
+@dataclass(frozen=True)
+class GpuCheckSettings:
+    """What the check runs: the model and input of both timed parts, and the length of the training run."""
+
+    device: str
+    model_size: str  # i3d_r50_nl (the paper's) | tiny
+    crop_size: int
+    batch_size: int  # source clips per stage-2 step (as many target clips)
+    timed_steps: int  # per throughput setting, after one warm-up step
+    workers: int
+    num_videos: int  # of each domain in the mini K->B
+    throughput: bool  # time stage 2, model only vs through the loader
+    compile: bool  # also under torch.compile
+    mixed_precision: str  # bf16 | no
+    tol_steps: int
+    glad_steps: int
+    checkpointing_steps: int
+
+    @property
+    def dry_run(self) -> bool:
+        return self.device == "cpu"
+
+    @classmethod
+    def for_device(cls, device: str, *, quick: bool = False) -> GpuCheckSettings:
+        """The real check on a CUDA device (I3D R50-NL at 224^2, 4 + 4, bf16); a tiny one on the CPU. `quick`: the
+        training entry point alone, shorter (about a minute of work on an H200)."""
+        if device.startswith("cuda"):
+            workers = max(1, min(12, (os.cpu_count() or 2) - 2))
+            full = cls(device, "i3d_r50_nl", 224, 4, 20, workers, 12, True, True, "bf16", 12, 40, 10)
+            return (
+                replace(full, throughput=False, compile=False, tol_steps=4, glad_steps=16) if quick else full
+            )
+        return cls(device, "tiny", 32, 2, 2, 1, 4, not quick, False, "no", 3, 8, 3)
+
+
+# ---------------------------------------------------------------------------------------------------- environment
+
+
+def environment(device: str) -> dict:
+    """Versions, the device, the dependencies that are missing, the decoders that work."""
+    versions, missing = {}, []
+    for name in (*DEPENDENCIES, *OPTIONAL_DECODERS):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            if name in DEPENDENCIES:
+                missing.append(name)
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "device": device,
+        "cpu_count": os.cpu_count(),
+        "versions": versions,
+        "missing_dependencies": missing,
+        "video_decoders": [name for name in AUTO_VIDEO_BACKENDS if decoder_available(name)],
+        "jpeg_decoders": [name for name in AUTO_JPEG_BACKENDS if decoder_available(name)],
+    }
+    if device.startswith("cuda"):
+        properties = torch.cuda.get_device_properties(device)
+        info.update(
+            device_name=properties.name,
+            device_memory_gib=properties.total_memory / 2**30,
+            compute_capability=f"{properties.major}.{properties.minor}",
+            multiprocessors=properties.multi_processor_count,
+        )
+    else:
+        info["device_name"] = platform.processor() or platform.machine()
+    return info
+
+
+# ------------------------------------------------------------------------------------------ stage-2 throughput
+
+
+def build_model(model_size: str, num_labels: int) -> GladForVideoClassification:
+    """A GLAD with all three domain classifiers: the paper's I3D R50-NL, or the tiny test model."""
+    settings = dict(domain_alignment=("local", "global", "cross"), num_labels=num_labels)
+    config = GladConfig.tiny(**settings) if model_size == "tiny" else GladConfig(**settings)
+    return GladForVideoClassification(config)
+
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def make_step(model, optimizer, device: torch.device, *, bf16: bool, channels_last: bool) -> Callable:
+    """One stage-2 training step on a collated batch already on `device`: finish it, forward source + target with all
+    domain losses, backward, SGD step."""
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    memory_format = torch.channels_last_3d if channels_last else torch.contiguous_format
+    model.to(device, memory_format=memory_format)
+
+    def step(batch: dict) -> None:
+        batch = finish_batch(batch)
+        with autocast:
+            out = model(
+                batch["pixel_values"].contiguous(),
+                labels=batch["labels"],
+                target_pixel_values=batch["target_pixel_values"].contiguous(),
+            )
+        out.loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step
+
+
+def time_steps(step: Callable, batches: Callable, device: torch.device, steps: int) -> float:
+    """Steps/s over `steps` steps after one warm-up step; `batches()` gives each step's batch."""
+    step(batches())
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(batches())
+    synchronize(device)
+    return steps / (time.perf_counter() - start)
+
+
+def stage2_throughput(
+    dataset,
+    *,
+    device: torch.device,
+    model_size: str,
+    batch_size: int,
+    steps: int,
+    workers: int,
+    prefetch_factor: int = 4,
+    bf16: bool = True,
+    channels_last: bool = True,
+    compile: bool = False,
+) -> dict:
+    """Stage-2 steps/s of a fresh model, model only (one batch on the device, reused) and through a DataLoader over
+    `dataset` (shuffled, `workers` workers, pinned memory on CUDA), with the peak device memory of both."""
+    torch.manual_seed(0)
+    model = build_model(model_size, num_labels=12).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+    step = make_step(model, optimizer, device, bf16=bf16, channels_last=channels_last)
+    if compile:
+        model.compile()
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        prefetch_factor=prefetch_factor if workers else None,
+        pin_memory=device.type == "cuda",
+        persistent_workers=workers > 0,
+    )
+
+    def loader_batches():
+        while True:
+            for batch in loader:
+                yield to_device(batch, device)
+
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+    fixed = to_device(next(iter(DataLoader(dataset, batch_size=batch_size))), device)
+    started = time.perf_counter()
+    model_only = time_steps(step, lambda: fixed, device, steps)
+    model_only_seconds = time.perf_counter() - started
+    stream = loader_batches()
+    with_loader = time_steps(step, lambda: next(stream), device, steps)
+    peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+    return {
+        "compile": compile,
+        "model_only_steps_per_s": model_only,
+        "with_loader_steps_per_s": with_loader,
+        "loader_fraction_of_model_only": with_loader / model_only,
+        "samples_per_s_with_loader": with_loader * batch_size,
+        "peak_device_memory_gib": peak,
+        "model_only_seconds_with_warmup": model_only_seconds,  # compile time shows here
+    }
+
+
+def jpeg_decode_rates(folder: Path, device: torch.device, repeats: int = 5) -> dict[str, float]:
+    """Frames/s of torchcodec's batched `decode_jpeg` on 22 frames of `folder`, on the CPU and on a CUDA `device`
+    (nvJPEG); empty without torchcodec."""
+    if not decoder_available("torchcodec"):
+        return {}
+    from torchcodec.decoders import decode_jpeg
+
+    data = [path.read_bytes() for path in sorted(folder.glob("img_*.jpg"))[:22]]
+    rates = {}
+    for name, target in [("cpu", "cpu")] + ([("device", device)] if device.type == "cuda" else []):
+        decode_jpeg(data, device=target)
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            decode_jpeg(data, device=target)
+        synchronize(device)
+        rates[name] = repeats * len(data) / (time.perf_counter() - start)
+    return rates
+
+
+def write_mini_k2b(root: Path, num_videos: int) -> tuple[Path, Path]:
+    """The mini Kinetics->BABEL as rawframes under `root` (once; reused when present) and its backgrounds."""
+    data_root, backgrounds = root / "rawframes", root / "backgrounds"
+    if not (data_root / "kinetics2babel.tar").is_file():
+        write_benchmark_data(root, num_videos, gops=[])
+    if not backgrounds.is_dir():
+        write_backgrounds(backgrounds)
+    return data_root, backgrounds
+
+
+# ------------------------------------------------------------------------------------- the training entry point
+
+
+def cli_arguments(
+    settings: GpuCheckSettings, *, data_root: Path, backgrounds: Path, output_dir: Path
+) -> list:
+    """The training command's flags for both stages on the mini K->B (every recipe value given, none defaulted)."""
+    values = {
+        "dataset": "kinetics2babel",
+        "data_dir": data_root,
+        "annotations": data_root / "kinetics2babel.tar",
+        "cache_dir": output_dir.parent / "datasets_cache",
+        "backgrounds_dir": backgrounds,
+        "short_side": round(settings.crop_size * 256 / 224),
+        "crop_size": settings.crop_size,
+        "num_workers": settings.workers,
+        "pin_memory": "true",
+        "model_size": settings.model_size,
+        "motion_pretraining": "false",
+        "stage": "both",
+        "compare_source_only": "false",
+        "tol_max_train_steps": settings.tol_steps,
+        "max_train_steps": settings.glad_steps,
+        "tol_num_train_epochs": 10_000,  # the step counts above end the stages, not the tiny set's epochs
+        "num_train_epochs": 10_000,
+        "tol_per_device_train_batch_size": settings.batch_size,
+        "per_device_train_batch_size": settings.batch_size,
+        "per_device_eval_batch_size": settings.batch_size,
+        "optimizer": "sgd",
+        "learning_rate": 0.001,
+        "tol_learning_rate": 0.001,
+        "lr_scheduler_type": "constant",
+        "checkpointing_steps": settings.checkpointing_steps,
+        "evaluate_every_epoch": "false",
+        "report_to": "none",
+        "logging_steps": 10,
+        "seed": 0,
+        "output_dir": output_dir,
+    }
+    return [item for key, value in values.items() for item in (f"--{key}", str(value))]
+
+
+def _train(argv: list, mixed_precision: str) -> dict:
+    """`scripts/train_glad.py`'s work in this process: parse, train; the stages' metrics by name."""
+    from .arguments import parse_arguments  # the training entry point, imported where it runs
+    from .run import run_training
+
+    os.environ["ACCELERATE_MIXED_PRECISION"] = mixed_precision
+    results = run_training(*parse_arguments([str(a) for a in argv]))
+    return {name: result.metrics for name, result in results.items()}
+
+
+def _train_in_child(argv: list, mixed_precision: str) -> None:
+    """The killed process's work, in a process group of its own, so that its loader workers die with it."""
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()
+    _train(argv, mixed_precision)
+
+
+def run_until_first_checkpoint(argv: list, mixed_precision: str, checkpoints: Path, timeout: float) -> dict:
+    """Start the training in another process, SIGKILL it and its loader workers as soon as `checkpoints` holds a step
+    folder: what a crash or a pre-empted job leaves."""
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(target=_train_in_child, args=(argv, mixed_precision))  # its loader has workers
+    started = time.perf_counter()
+    process.start()
+    found = []
+    try:
+        while process.is_alive() and time.perf_counter() - started < timeout and not found:
+            found = sorted(checkpoints.glob("step_*/progress.json"))
+            time.sleep(0.05)
+        killed = process.is_alive()
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if hasattr(os, "killpg") and os.getpgid(process.pid) == process.pid:
+                os.killpg(process.pid, signal.SIGKILL)  # the workers too: orphans would hold the output open
+        process.kill()
+        process.join()
+    if not killed and process.exitcode != 0:
+        raise RuntimeError(
+            f"the training process to be killed failed by itself (exit code {process.exitcode})"
+        )
+    found = sorted(checkpoints.glob("step_*/progress.json"))
+    return {
+        "killed": killed,
+        "exit_code": process.exitcode,
+        "checkpoints_at_kill": [path.parent.name for path in found],
+        "seconds": time.perf_counter() - started,
+    }
+
+
+class SyncRecorder:
+    """Every host-device synchronisation of CUDA work while active (`torch.cuda.set_sync_debug_mode("warn")`), counted
+    by the innermost glad_hf line that caused it, and whether it ran inside an optimiser step of the loop or around
+    it (checkpoints, validation, evaluation)."""
+
+    # Frames under which a sync inside `loop.train` is not part of an optimiser step: setting up, resuming, saving,
+    # validating.
+    LOOP_EXTRAS = (
+        "prepare", "_resume", "free_memory", "_save_checkpoint", "validate", "predict", "evaluate_temporal_order",
+        "finish_stage",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.sites: Counter = Counter()
+        self.in_steps: Counter = Counter()
+
+    def _record(self, message, category, filename, lineno, file=None, line=None) -> None:
+        if "synchronizing" not in str(message):
+            self._previous(message, category, filename, lineno, file, line)
+            return
+        frames = [f for f in traceback.extract_stack()[:-1] if not f.filename.endswith("warnings.py")]
+        ours = [f for f in frames if "glad_hf" in f.filename and not f.filename.endswith("gpu_check.py")]
+        site = ours[-1] if ours else frames[-1]
+        name = f"{Path(site.filename).name}:{site.lineno} {site.name}: {(site.line or '').strip()[:80]}"
+        self.sites[name] += 1
+        in_loop = any(f.name == "train" and f.filename.endswith("loop.py") for f in frames)
+        if in_loop and not any(f.name in self.LOOP_EXTRAS for f in frames):
+            self.in_steps[name] += 1
+
+    @contextlib.contextmanager
+    def recording(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            self._previous, warnings.showwarning = warnings.showwarning, self._record
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                yield self
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+                warnings.showwarning = self._previous
+
+
+def cli_check(settings: GpuCheckSettings, work_dir: Path, *, data_root: Path, backgrounds: Path) -> dict:
+    """Kill a training run after its first stage-2 checkpoint, resume it with the same command, evaluate its model."""
+    from .arguments import DataArguments
+    from .evaluation import evaluate_checkpoint
+
+    output_dir = work_dir / "run"
+    argv = cli_arguments(settings, data_root=data_root, backgrounds=backgrounds, output_dir=output_dir)
+    report = {"command": "scripts/train_glad.py " + " ".join(str(a) for a in argv)}
+    report["killed_run"] = run_until_first_checkpoint(
+        argv, settings.mixed_precision, output_dir / "glad" / "checkpoints", timeout=600
+    )
+    cuda = settings.device.startswith("cuda")
+    recorder = SyncRecorder()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(settings.device)
+    tol_done = output_dir / "tol" / "complete.json"
+    tol_written = tol_done.stat().st_mtime_ns if tol_done.is_file() else None
+    started = time.perf_counter()
+    with recorder.recording() if cuda else contextlib.nullcontext():
+        metrics = _train([*argv, "--resume_from_checkpoint", "latest"], settings.mixed_precision)
+    glad = metrics["glad"]
+    report["resumed_run"] = {
+        "seconds": time.perf_counter() - started,
+        "stage_1_reused": tol_written is not None and tol_done.stat().st_mtime_ns == tol_written,
+        "glad_steps": glad["steps"],
+        "glad_steps_per_s": glad.get("train_steps_per_second"),
+        "target_mca": glad["target"]["mean_class_accuracy"],
+        "peak_device_memory_gib": torch.cuda.max_memory_allocated(settings.device) / 2**30 if cuda else None,
+    }
+    if cuda:
+        steps_recorded = max(1, glad["steps"] - _last_step(report["killed_run"]["checkpoints_at_kill"]))
+        report["syncs"] = {
+            "optimizer_steps": steps_recorded,
+            "per_step": sum(recorder.in_steps.values()) / steps_recorded,
+            "in_steps": dict(recorder.in_steps.most_common()),
+            "all": dict(recorder.sites.most_common()),
+        }
+    started = time.perf_counter()
+    data_args = DataArguments(
+        dataset="kinetics2babel",
+        data_dir=str(data_root),
+        annotations=str(data_root / "kinetics2babel.tar"),
+        cache_dir=str(work_dir / "datasets_cache"),
+        num_workers=settings.workers,
+    )
+    scores = evaluate_checkpoint(
+        str(output_dir / "glad" / "last"), data_args, "test", "target", work_dir / "eval", settings.batch_size
+    )
+    report["evaluation"] = {
+        "seconds": time.perf_counter() - started,
+        "videos": scores["num_videos"],
+        "mean_class_accuracy": scores["mean_class_accuracy"],
+    }
+    return report
+
+
+def _last_step(checkpoints: list[str]) -> int:
+    return max((int(name.split("_")[1]) for name in checkpoints), default=0)
+
+
+# -------------------------------------------------------------------------------------------------- the whole check
+
+
+def _section(report: dict, name: str, output: Path, work: Callable[[], object]) -> None:
+    """Run one part; its result or its error (with the traceback) goes into the report, written after each part."""
+    started = time.perf_counter()
+    print(f"gpu-check: {name} ...", flush=True)
+    try:
+        report[name] = work()
+    except Exception as error:  # a part that fails is reported, and the next part still runs
+        report[name] = {"error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
+        print(report[name]["traceback"], file=sys.stderr, flush=True)
+    report.setdefault("seconds", {})[name] = time.perf_counter() - started
+    output.write_text(json.dumps(report, indent=2, default=str))
+
+
+def run_gpu_check(work_dir: Path, output: Path, settings: GpuCheckSettings | None = None) -> dict:
+    """The whole check into `output` (JSON, rewritten after each part); returns the report. `work_dir` holds the mini
+    K->B and the training run. Default settings: `GpuCheckSettings.for_device` of CUDA if there is one, else the CPU."""
+    settings = settings or GpuCheckSettings.for_device("cuda" if torch.cuda.is_available() else "cpu")
+    report: dict = {"dry_run": settings.dry_run, "settings": asdict(settings)}
+    work_dir.mkdir(parents=True, exist_ok=True)
+    _section(report, "environment", output, lambda: environment(settings.device))
+    data: dict = {}
+
+    def prepare():
+        data["root"], data["backgrounds"] = write_mini_k2b(work_dir / "media", settings.num_videos)
+        domains = load_benchmark_domains("rawframes", data["root"], cache_dir=work_dir / "datasets_cache")
+        data["dataset"] = stage2_benchmark_dataset(domains, data["backgrounds"], crop_size=settings.crop_size)
+        return {"source_clips": len(data["dataset"]), "root": str(data["root"])}
+
+    _section(report, "data", output, prepare)
+    device = torch.device(settings.device)
+
+    def throughput(compiled: bool) -> dict:
+        return stage2_throughput(
+            data["dataset"], device=device, model_size=settings.model_size, batch_size=settings.batch_size,
+            steps=settings.timed_steps, workers=settings.workers, bf16=settings.mixed_precision == "bf16",
+            compile=compiled,
+        )  # fmt: skip
+
+    if settings.throughput:
+        _section(report, "throughput_eager", output, lambda: throughput(False))
+    _section(report, "jpeg_decoding", output, lambda: jpeg_decode_rates(
+        next((data["root"] / "k400" / "train").rglob("video*")), device
+    ))  # fmt: skip
+    _section(report, "training_cli", output, lambda: cli_check(
+        settings, work_dir / "cli", data_root=data["root"], backgrounds=data["backgrounds"]
+    ))  # fmt: skip
+    if settings.compile:  # last: compiling the network is the part most likely to take long
+        _section(report, "throughput_compiled", output, lambda: throughput(True))
+    eager = report.get("throughput_eager", {})
+    cli = report.get("training_cli", {}).get("resumed_run", {})
+    if eager.get("model_only_steps_per_s") and cli.get("glad_steps_per_s"):
+        report["cli_fraction_of_model_only"] = cli["glad_steps_per_s"] / eager["model_only_steps_per_s"]
+    output.write_text(json.dumps(report, indent=2, default=str))
+    return report
+
+
+def _figure(value, spec: str = ".2f", unit: str = "") -> str:
+    return "—" if value is None else f"{value:{spec}}{unit}"
+
+
+def report_table(report: dict) -> str:
+    """The check as markdown: the machine, then one row per measurement (failed parts name their error)."""
+    env = report.get("environment", {})
+    settings = report["settings"]
+    lines = []
+    if report["dry_run"]:
+        lines.append(
+            "**Dry run on the CPU** (no CUDA device): the tiny model at 32 px; no figure below is a GPU's.\n"
+        )
+    lines += [
+        f"Machine: {env.get('device_name', '?')}"
+        + (f", {env['device_memory_gib']:.0f} GiB" if "device_memory_gib" in env else "")
+        + f", {env.get('cpu_count', '?')} CPU cores; torch {env.get('torch', '?')}, CUDA {env.get('cuda')}, "
+        f"cuDNN {env.get('cudnn')}; decoders: video {', '.join(env.get('video_decoders', [])) or 'none'}, "
+        f"JPEG {', '.join(env.get('jpeg_decoders', [])) or 'none'}"
+        + (f"; missing: {', '.join(env['missing_dependencies'])}" if env.get("missing_dependencies") else ""),
+        "",
+        f"Model {settings['model_size']} at {settings['crop_size']}², {settings['batch_size']} + "
+        f"{settings['batch_size']} clips per step, mixed precision {settings['mixed_precision']}, "
+        f"{settings['workers']} loader workers, mini K→B rawframes ({settings['num_videos']} videos per domain).",
+        "",
+        "| part | figure | value |",
+        "|---|---|---:|",
+    ]
+    for name in (
+        "environment",
+        "data",
+        "throughput_eager",
+        "throughput_compiled",
+        "jpeg_decoding",
+        "training_cli",
+    ):
+        part = report.get(name)
+        if isinstance(part, dict) and "error" in part:
+            lines.append(f"| {name} | **failed** | {part['error'][:120]} |")
+    for name, label in (("throughput_eager", "eager"), ("throughput_compiled", "torch.compile")):
+        part = report.get(name) or {}
+        if "model_only_steps_per_s" not in part:
+            continue
+        lines += [
+            f"| stage 2, {label} | model only, steps/s | {_figure(part['model_only_steps_per_s'])} |",
+            f"| stage 2, {label} | with the real loader, steps/s | {_figure(part['with_loader_steps_per_s'])} |",
+            f"| stage 2, {label} | loader / model only | {_figure(100 * part['loader_fraction_of_model_only'], '.0f', ' %')} |",
+            f"| stage 2, {label} | peak device memory | {_figure(part['peak_device_memory_gib'], '.1f', ' GiB')} |",
+        ]  # fmt: skip
+    eager, compiled = report.get("throughput_eager") or {}, report.get("throughput_compiled") or {}
+    if "model_only_steps_per_s" in eager and "model_only_steps_per_s" in compiled:
+        gain = compiled["model_only_steps_per_s"] / eager["model_only_steps_per_s"]
+        lines.append(f"| stage 2 | torch.compile / eager, model only | {gain:.2f}× |")
+    for where, rate in (report.get("jpeg_decoding") or {}).items():
+        if where not in ("error", "traceback"):
+            lines.append(f"| JPEG decoding (torchcodec) | {where}, frames/s | {rate:.0f} |")
+    cli = report.get("training_cli") or {}
+    if "resumed_run" in cli:
+        killed, resumed = cli["killed_run"], cli["resumed_run"]
+        lines += [
+            f"| training CLI | first run killed after its first stage-2 checkpoint | "
+            f"{'yes, at ' + ', '.join(killed['checkpoints_at_kill']) if killed['killed'] else 'no (it finished first)'} |",
+            f"| training CLI | the same command resumed: stage-2 steps to the end | {resumed['glad_steps']} |",
+            f"| training CLI | stage-2 steps/s (resumed part) | {_figure(resumed['glad_steps_per_s'])} |",
+            f"| training CLI | CLI / model only (eager) | "
+            f"{_figure(100 * report['cli_fraction_of_model_only'] if 'cli_fraction_of_model_only' in report else None, '.0f', ' %')} |",
+            f"| training CLI | peak device memory | {_figure(resumed['peak_device_memory_gib'], '.1f', ' GiB')} |",
+            f"| evaluation | {cli['evaluation']['videos']} target test videos | {cli['evaluation']['seconds']:.1f} s |",
+        ]  # fmt: skip
+        syncs = cli.get("syncs")
+        if syncs:
+            lines.append(f"| training CLI | host-device syncs per optimiser step | {syncs['per_step']:.1f} |")
+            for site, count in syncs["in_steps"].items():
+                per_step = count / syncs["optimizer_steps"]
+                lines.append(f"| sync per step | `{site}` | {per_step:.2f} |")
+    lines.append("")
+    lines.append(
+        "Seconds per part: " + ", ".join(f"{k} {v:.0f}" for k, v in report.get("seconds", {}).items())
+    )
+    return "\n".join(lines)
