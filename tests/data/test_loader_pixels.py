@@ -20,7 +20,7 @@ from glad_hf.data.transforms import (
     multi_scale_crop_params,
     short_side_size,
 )
-from glad_hf.data.video_datasets import GladClipDataset, TemporalOrderDataset
+from glad_hf.data.video_datasets import GladClipDataset, TemporalOrderDataset, take_frames
 from helpers import write_mp4
 
 # Short side 64 and crops of 56: the scale 0.875 gives 56, snapped to the crop without a resize, as 224 of 256 is.
@@ -191,3 +191,17 @@ def test_temporal_order_items_are_the_plain_computation(media):
             frame_interval=frame_interval,
         )
         assert _assert_plain(dataset, range(2)) == {((3, 3, 8, CROP, CROP), ())}
+
+
+def test_take_frames_is_advanced_indexing_in_a_tensor_of_its_own():
+    hwc = torch.randint(0, 256, (5, 12, 14, 3), dtype=torch.uint8)
+    channels_last, channels_first = hwc.permute(0, 3, 1, 2), hwc.permute(0, 3, 1, 2).contiguous()
+    crop = channels_last[..., 2:10, 3:11]
+    for frames in (channels_last, channels_first, crop, channels_first[..., 1:, :]):
+        for indices in ([0, 1, 2, 3, 4], [4, 4, 0, 2], [1]):
+            indices = torch.tensor(indices)
+            taken = take_frames(frames, indices)
+            assert torch.equal(taken, frames[indices])
+            assert taken.untyped_storage().nbytes() == taken.numel()
+            assert (taken.stride(1) == 1) == (frames.stride(1) == 1)  # the frames' layout is kept
+    assert take_frames(channels_last, torch.arange(5)) is channels_last  # already a tensor of its own
