@@ -12,16 +12,21 @@ and measures, for each media and layout, in interleaved repeats:
 4. stage-2 training steps/s at 224^2 on the CPU with a small backbone (`small_model`; so data dominates),
    the batch finished by `finish_batch` and the model fed as in training;
 5. loader samples/s by worker count, prefetch factor and decoding threads per worker (compact, mp4), to size the
-   real-data configs.
+   real-data configs;
+6. one core's cost of a compact stage-2 pair (JPEG rawframes, in this process, one thread) against decoding alone:
+   each pair is timed, then the same JPEG files it read are decoded again by the loader's decoder (batched
+   `decode_jpeg`, no transform, nothing stacked), so the ratio compares the two on the same files, interleaved.
 
 Prints markdown tables and writes a PNG chart.
 
     python scripts/benchmark_data_path.py --num-videos 6 --batches 8 --repeats 3
+    python scripts/benchmark_data_path.py --pair-cost-only --pairs 60 --repeats 5   # table 6 only, in seconds
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import threading
@@ -42,6 +47,7 @@ from glad_hf.data.benchmark_media import (
     write_backgrounds,
     write_benchmark_data,
 )
+from glad_hf.data.readers import RawFrameReader
 from glad_hf.data.transforms import finish_batch
 
 matplotlib.use("Agg")
@@ -161,6 +167,92 @@ def step_rate(dataset, model, *, workers: int, steps: int, epoch: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
+class RecordingReader(RawFrameReader):
+    """A dataset's JPEG reader that records the files each call decodes (the decode-only pass decodes them again);
+    the recording, some 43 file names per pair, is inside the pair's time."""
+
+    def __init__(self, backend: str):
+        super().__init__(backend=backend)
+        self.calls: list[list[str]] = []
+
+    def read(self, frame_dir, frame_numbers, filename_template=None) -> np.ndarray:
+        template = filename_template or self.filename_template
+        self.calls.append([os.path.join(frame_dir, template.format(n)) for n in np.unique(frame_numbers)])
+        return super().read(frame_dir, frame_numbers, filename_template)
+
+
+def decode_only(paths: list[str], backend: str) -> None:
+    """Reads and decodes JPEG files with one batched `decode_jpeg` call of `backend` (what the reader calls)."""
+    if backend == "torchcodec":
+        from torchcodec.decoders import decode_jpeg
+
+        decode_jpeg(paths, mode="RGB")
+    else:
+        from torchvision.io import ImageReadMode, decode_jpeg, read_file
+
+        decode_jpeg([read_file(path) for path in paths], mode=ImageReadMode.RGB)
+
+
+def pair_cost_ms(dataset, *, pairs: int, epoch: int) -> tuple[list[float], list[float], str]:
+    """(ms per compact stage-2 pair, ms to decode the same pair's JPEG files alone, decoder) for `pairs` pairs of
+    `epoch`, each pair timed then its files decoded again, in this process."""
+    readers = []
+    for part in (dataset.source, dataset.target):
+        part.rawframe_reader = RecordingReader(part.rawframe_reader.backend)
+        readers.append(part.rawframe_reader)
+    backend = readers[0].backend
+    if backend == "pil":
+        raise ValueError(
+            "the decode-only pass needs a batched decode_jpeg (torchcodec or torchvision), not PIL"
+        )
+    dataset.set_epoch(epoch)
+    pair_ms, decode_ms = [], []
+    for index in range(pairs):
+        for reader in readers:
+            reader.calls.clear()
+        start = time.perf_counter()
+        dataset[index % len(dataset)]
+        pair_ms.append(1000 * (time.perf_counter() - start))
+        start = time.perf_counter()
+        for reader in readers:
+            for paths in reader.calls:
+                decode_only(paths, backend)
+        decode_ms.append(1000 * (time.perf_counter() - start))
+    return pair_ms, decode_ms, backend
+
+
+def pair_cost_table(dataset, *, pairs: int, repeats: int) -> str:
+    """Table 6: one core's ms per compact pair against decode-only, per repeat and the median over repeats."""
+    dataset.set_epoch(0)
+    for index in range(min(pairs, len(dataset))):  # warm-up: page cache, decoders, background images
+        dataset[index]
+    per_repeat, backend = [], None
+    for repeat in tqdm(range(repeats), desc="pair cost"):
+        pair_ms, decode_ms, backend = pair_cost_ms(dataset, pairs=pairs, epoch=repeat + 1)
+        per_repeat.append(
+            (statistics.median(pair_ms), statistics.median(decode_ms), median_ratio(pair_ms, decode_ms))
+        )
+    lines = [
+        f"One core's cost of a compact stage-2 pair (rawframes, source + target, {pairs} pairs per repeat, one "
+        f"thread, in-process) against decoding the same JPEG files alone ({backend} decode_jpeg, batched); "
+        "ratio: median of per-pair ratios",
+        "",
+        "| repeat | pair ms | decode-only ms | pair / decode-only | pairs/s per core | decode-only pairs/s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for repeat, (pair, decode, ratio) in enumerate(per_repeat):
+        lines.append(
+            f"| {repeat} | {pair:.1f} | {decode:.1f} | {ratio:.2f} | {1000 / pair:.1f} | {1000 / decode:.1f} |"
+        )
+    pair, decode, ratio = (statistics.median(column) for column in zip(*per_repeat, strict=True))
+    low, high = min(r[2] for r in per_repeat), max(r[2] for r in per_repeat)
+    lines.append(
+        f"| median | {pair:.1f} | {decode:.1f} | {ratio:.2f} (spread {low:.2f}-{high:.2f}) | {1000 / pair:.1f} | "
+        f"{1000 / decode:.1f} |"
+    )
+    return "\n".join(lines)
+
+
 def median_ratio(numerators, denominators) -> float:
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
 
@@ -178,6 +270,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--work-dir", type=Path, default=None, help="where to write the data (default: temp)")
     parser.add_argument("--chart", type=Path, default=Path("docs/benchmark_data_path/data_path.png"))
+    parser.add_argument(
+        "--pairs", type=int, default=40, help="pairs per repeat of the one-core pair-cost table"
+    )
+    parser.add_argument(
+        "--pair-cost-only",
+        action="store_true",
+        help="only the one-core pair-cost table (6.), no loaders or steps",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -186,6 +286,13 @@ def main() -> None:
         root = args.work_dir or Path(temp_dir)
         media_roots = write_benchmark_data(root, args.num_videos, [32])
         backgrounds = write_backgrounds(root / "backgrounds")
+        if args.pair_cost_only:
+            domains = load_benchmark_domains("rawframes", media_roots["rawframes"], cache_dir=root / "cache")
+            table = pair_cost_table(
+                stage2_benchmark_dataset(domains, backgrounds), pairs=args.pairs, repeats=args.repeats
+            )
+            print(f"\n{table}")
+            return
         datasets, threaded = {}, {}
         for media, media_root in media_roots.items():
             domains = load_benchmark_domains(media, media_root, cache_dir=root / "cache")
@@ -226,6 +333,10 @@ def main() -> None:
                 loader_rate(dataset, workers=workers, batches=args.batches, epoch=r, prefetch=prefetch)[0]
                 for r in range(args.repeats)
             )
+        domains = load_benchmark_domains("rawframes", media_roots["rawframes"], cache_dir=root / "cache")
+        pair_cost = pair_cost_table(
+            stage2_benchmark_dataset(domains, backgrounds), pairs=args.pairs, repeats=args.repeats
+        )
 
     pin_name = (
         "pin"
@@ -266,6 +377,8 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|")
     for (workers, prefetch, threads), rate in sweep.items():
         print(f"| {workers} | {prefetch} | {threads} | {rate:.2f} | {rate / sweep[0, 2, 1]:.2f}x |")
+
+    print(f"\n{pair_cost}")
 
     args.chart.parent.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(figsize=(7, 4))

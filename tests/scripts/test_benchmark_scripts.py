@@ -42,12 +42,29 @@ def test_the_gpu_benchmark_dry_runs_on_the_cpu(tmp_path):
 def test_the_data_path_benchmarks_print_their_tables(tmp_path, script):
     argv = ["--num-videos", "1", "--repeats", "1", "--chart", str(tmp_path / "chart.png")]
     argv += (
-        ["--batches", "1", "--steps", "1"] if script == "benchmark_data_path.py" else ["--num-samples", "2"]
+        ["--batches", "1", "--steps", "1", "--pairs", "2"]
+        if script == "benchmark_data_path.py"
+        else ["--num-samples", "2"]
     )
     out = _run(script, *argv, cwd=tmp_path)
     assert (tmp_path / "chart.png").stat().st_size > 0
     header = "| media | grid MB / sample |" if script == "benchmark_data_path.py" else "| media | decoder |"
     assert header in out
+    if script == "benchmark_data_path.py":
+        assert "| repeat | pair ms | decode-only ms | pair / decode-only |" in out
+
+
+def test_the_pair_cost_table_times_a_pair_against_decoding_its_files(tmp_path):
+    out = _run(
+        "benchmark_data_path.py", "--pair-cost-only", "--num-videos", "1", "--pairs", "3", "--repeats", "2",
+        cwd=tmp_path,
+    )  # fmt: skip
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| ") and "pair ms" not in line]
+    assert [row[1].strip() for row in rows] == ["0", "1", "median"]
+    for row in rows:  # figures only (timings are the script's to report, not the tests' to judge)
+        assert float(row[2]) > 0 and float(row[3]) > 0 and float(row[4].split()[0]) > 0
+    assert "(spread " in rows[-1][4]
+    assert "grid MB" not in out  # the loader tables are not run
 
 
 def test_the_pretraining_benchmark_times_rendering_and_the_network(tmp_path):

@@ -103,7 +103,14 @@ class RawFrameReader:
         shapes = {frame.shape for frame in frames}
         if len(shapes) > 1:
             raise FrameReadError(f"frames of {frame_dir} differ in size: {sorted(shapes)}")
-        return np.stack(frames)[inverse]
+        return _in_asked_order(np.stack(frames), inverse)
+
+
+def _in_asked_order(frames: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """`frames[inverse]`, without the copy when the numbers were asked sorted and once each (what datasets ask)."""
+    if len(inverse) == len(frames) and (inverse == np.arange(len(frames))).all():
+        return frames
+    return frames[inverse]
 
 
 def _read_pil(path: str) -> np.ndarray:
@@ -224,7 +231,7 @@ class VideoFileReader:
         frames = self._with_backend(
             os.fspath(path), lambda p: self._read_indexed(p, unique), lambda p: self._read_pyav(p, unique)
         )
-        return frames[inverse]
+        return _in_asked_order(frames, inverse)
 
     def _read_indexed(self, path: str, unique: np.ndarray) -> np.ndarray:
         reader = self._open(path)

@@ -188,7 +188,7 @@ class GladClipDataset(Dataset):
         inverse = torch.from_numpy(inverse)
         if self.layout == "compact":
             frames, augmentation = self.transform.geometry(frames, generator)  # uint8 [U, C, S, S]
-            cells = frames[inverse]  # [K, C, S, S], row-major over the cell mask
+            cells = take_frames(frames, inverse)  # [K, C, S, S], row-major over the cell mask
             if self.cell_mask.all():
                 cells = (
                     cells.view(self.num_clips, self.clip_len, *cells.shape[1:]).transpose(1, 2).contiguous()
@@ -202,6 +202,33 @@ class GladClipDataset(Dataset):
         cells = pixel_values.permute(0, 2, 1, 3, 4)  # a view [N, T, C, S, S]
         cells[torch.from_numpy(self.cell_mask)] = frames[inverse]
         return {"pixel_values": pixel_values, "labels": row["label"], "index": index}
+
+
+def take_frames(frames: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """`frames[indices]`: uint8 `[U, C, H, W]` -> `[K, C, H, W]`, in the frames' memory layout and in a tensor that owns
+    exactly its bytes (so a worker hands over no more); returned as they are when `indices` is `0..U-1` and they
+    already own exactly their bytes.
+
+    Copied whole frame by whole frame: advanced indexing of a channels-last tensor runs element by element, 4-9x
+    slower than `index_select` on the frames' natural layout (measured on 224² uint8 frames).
+    """
+    if (
+        len(indices) == len(frames)
+        and bool((indices == torch.arange(len(frames))).all())
+        and frames.storage_offset() == 0
+        and frames.untyped_storage().nbytes() == frames.numel() * frames.element_size()
+        and (frames.is_contiguous() or frames.is_contiguous(memory_format=torch.channels_last))
+    ):
+        return frames
+    channels_last = frames.stride(1) < frames.stride(3)
+    natural = frames.permute(0, 2, 3, 1) if channels_last else frames
+    if natural.is_contiguous():
+        taken = torch.index_select(natural, 0, indices)
+    else:  # a crop's view: whole-frame copies beat index_select's strided gather
+        taken = torch.empty((len(indices), *natural.shape[1:]), dtype=frames.dtype)
+        for slot, index in enumerate(indices.tolist()):
+            taken[slot].copy_(natural[index])
+    return taken.permute(0, 3, 1, 2) if channels_last else taken
 
 
 class TemporalOrderDataset(GladClipDataset):
