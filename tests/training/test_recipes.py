@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from glad_hf.training.arguments import ARGUMENT_CLASSES, parse_arguments
+from glad_hf.training.evaluation import EvaluationArguments
 from glad_hf.training.recipes import GROUPS, PAPER_RECIPE, describe_recipe, write_recipe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,7 +78,9 @@ def test_a_config_overrides_the_recipe_and_a_flag_the_config(tmp_path):
                       "crop_size: 112\noptimizer: adamw\n")  # fmt: skip
     data_args, model_args, train_args = parse_arguments(["--config", str(config), "--crop_size", "96"])
     assert (data_args.short_side, data_args.crop_size, train_args.optimizer) == (128, 96, "adamw")
-    assert model_args.model_size == "i3d_r50_nl" and train_args.lr_scheduler_type == "constant"  # the recipe's
+    assert (
+        model_args.model_size == "i3d_r50_nl" and train_args.lr_scheduler_type == "constant"
+    )  # the recipe's
     # a flag's --dataset picks the recipe over the file's
     synthetic = parse_arguments(["--config", str(config), "--dataset", "synthetic", "--source_dir", "",
                                  "--target_dir", ""])  # fmt: skip
@@ -95,7 +98,8 @@ def test_the_recipe_is_saved_with_the_run_and_read_back(tmp_path):
     path = write_recipe(tmp_path / "recipe.yaml", *args)
     text = path.read_text()
     assert "secret" not in text and "hub_token" not in text
-    assert [line for line in text.splitlines() if line.startswith("# ")][1:] == [f"# {g}" for g in GROUPS]
+    headers = [line for line in text.splitlines() if line.startswith("# ")][1:]
+    assert headers == [f"# {g}" for g in GROUPS if g != "evaluation"]
     again = parse_arguments(["--config", str(path)])
     assert _flat(again) == {**_flat(args), "hub_token": None}
 
@@ -103,7 +107,12 @@ def test_the_recipe_is_saved_with_the_run_and_read_back(tmp_path):
 def test_the_printed_recipe_is_grouped():
     text = describe_recipe(*parse_arguments([]))
     assert text.splitlines()[0].startswith("recipe: the demo's recipe for --dataset synthetic")
-    starts = [next(i for i, line in enumerate(text.splitlines()) if line.startswith(f"  {g}: ")) for g in GROUPS]
+    lines = text.splitlines()
+    starts = [
+        next(i for i, line in enumerate(lines) if line.startswith(f"  {g}: "))
+        for g in GROUPS
+        if g != "evaluation"
+    ]
     assert starts == sorted(starts)
     assert "short_side=32" in text and "optimizer=adamw" in text and "data_dir=" not in text  # unset left out
 
@@ -113,7 +122,7 @@ def test_help_is_grouped_with_each_recipes_default(capsys):
         parse_arguments(["--help"])
     assert stopped.value.code == 0
     text = capsys.readouterr().out
-    positions = [text.index(f"\n{group}:\n") for group in GROUPS]
+    positions = [text.index(f"\n{group}:\n") for group in GROUPS if group != "evaluation"]
     assert positions == sorted(positions)
     short_side = text[text.index("--short_side") :]
     assert "(synthetic: 32; kinetics2babel, lists, folders: 256)" in " ".join(short_side.split()[:40])
@@ -122,7 +131,9 @@ def test_help_is_grouped_with_each_recipes_default(capsys):
 
 
 def test_the_groups_name_known_flags_once():
-    known = {field.name for cls in ARGUMENT_CLASSES for field in dataclasses.fields(cls)}
+    known = {
+        field.name for cls in (*ARGUMENT_CLASSES, EvaluationArguments) for field in dataclasses.fields(cls)
+    }
     named = [name for names in GROUPS.values() for name in names]
     assert len(named) == len(set(named)) and set(named) <= known
     assert set(PAPER_RECIPE) <= known

@@ -251,11 +251,15 @@ def parse_arguments(
 ) -> tuple:
     """`[--config FILE.yaml|json] [--flag value ...]` into instances of `classes` (default: the training's
     `DataArguments, ModelArguments, GladTrainingArguments`). Values come from the recipe of the --dataset
-    (`recipes.RECIPES`), then the file, then the flags. A file may hold keys of other argument classes (a training
-    config given to evaluation): only those of `classes` are used. `--help` prints the flags grouped as the recipe."""
+    (`recipes.RECIPES`), then the file, then the flags; the recipe and the file set fields of those three classes
+    only (evaluation takes a training config for its `DataArguments` and ignores the rest). `--help` prints the
+    flags grouped as the recipe is."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # the recipe and the file set the training's argument classes only (a training config's output_dir is not an
+    # evaluation's)
+    names = {f.name for cls in classes if cls in ARGUMENT_CLASSES for f in dataclasses.fields(cls)}
     if "-h" in argv or "--help" in argv:
-        print(recipe_help(classes, description or __doc__.split("\n\n")[0]))
+        print(recipe_help(classes, description or __doc__.split("\n\n")[0], names))
         sys.exit(0)
     config_path = None
     if "--config" in argv:
@@ -265,7 +269,6 @@ def parse_arguments(
         config_path = argv[position + 1]
         del argv[position : position + 2]
     config = _read_config_file(config_path) if config_path else {}
-    names = {f.name for cls in classes for f in dataclasses.fields(cls)}
     # argparse's prefix matching is off, so that the --dataset read here is the one the parser reads
     dataset_flag = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     dataset_flag.add_argument("--dataset")

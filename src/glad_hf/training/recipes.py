@@ -103,6 +103,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "backbone_learning_rate_scale lr_scheduler_type grl_lambda_schedule weight_decay momentum max_grad_norm "
         "background_blend blend_prob blend_alpha labelled_domain compare_source_only"
     ).split(),
+    "evaluation": "model split domain batch_size update_card".split(),
     "runtime": (
         "output_dir stage seed max_train_steps num_workers prefetch_factor pin_memory video_backend jpeg_backend "
         "decode_threads max_unreadable_fraction video_cache_mb gradient_checkpointing gradient_accumulation_steps "
@@ -180,8 +181,9 @@ def write_recipe(path: str | Path, *arguments) -> Path:
     return path
 
 
-def recipe_help(classes, description: str) -> str:
-    """`--help` grouped like the printed recipe, each flag with its default per recipe where they differ."""
+def recipe_help(classes, description: str, recipe_fields) -> str:
+    """`--help` grouped like the printed recipe, each flag with its default per recipe where they differ (for the
+    `recipe_fields`, those the recipe sets; the others show their own default)."""
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -193,18 +195,21 @@ def recipe_help(classes, description: str) -> str:
     for group, fields in grouped_fields(classes).items():
         arguments = parser.add_argument_group(group)
         for field in fields:
-            arguments.add_argument(f"--{field.name}", help=_field_help(field), metavar=field.name.upper())
+            help = _field_help(field, with_recipes=field.name in recipe_fields)
+            arguments.add_argument(f"--{field.name}", help=help, metavar=field.name.upper())
     return parser.format_help()
 
 
-def _field_help(field: dataclasses.Field) -> str:
+def _field_help(field: dataclasses.Field, *, with_recipes: bool) -> str:
     default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+    if default is dataclasses.MISSING:
+        return f"{field.metadata.get('help', '')} (required)".replace("%", "%%")
     by_value: dict[str, list[str]] = {}
-    for dataset, (_, values) in RECIPES.items():
+    for dataset, (_, values) in RECIPES.items() if with_recipes else ():
         by_value.setdefault(_show(values.get(field.name, default)), []).append(dataset)
     text = field.metadata.get("help", "").replace("%", "%%")
-    if len(by_value) == 1:
-        value = next(iter(by_value))
+    if len(by_value) <= 1:
+        value = next(iter(by_value), _show(default))
         return text if value == "None" else f"{text} (default: {value})"
     per_recipe = "; ".join(f"{', '.join(datasets)}: {value}" for value, datasets in by_value.items())
     return f"{text} ({per_recipe})"
