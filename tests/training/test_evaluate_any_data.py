@@ -119,3 +119,11 @@ def test_bad_evaluation_flags_are_named(argv, message, capsys):
     with pytest.raises((ValueError, SystemExit)) as refused:
         evaluate_glad(argv)
     assert message in str(refused.value) + capsys.readouterr().err
+
+
+def test_max_eval_samples_scores_a_fixed_subset(folders_pair, folders_model, tmp_path):  # noqa: F811
+    for name in ("a", "b"):
+        evaluate_glad(["--model", str(folders_model), *_folders_flags(folders_pair), "--num_workers", "0",
+                       "--max_eval_samples", "4", "--output_dir", str(tmp_path / name)])  # fmt: skip
+    first, second = (json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("a", "b"))
+    assert first["num_videos"] == 4 and first["confusion_matrix"] == second["confusion_matrix"]

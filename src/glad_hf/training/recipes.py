@@ -106,7 +106,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "evaluation": "model split domain batch_size update_card".split(),
     "runtime": (
         "output_dir stage seed max_train_steps num_workers prefetch_factor pin_memory video_backend jpeg_backend "
-        "decode_threads max_unreadable_fraction video_cache_mb gradient_checkpointing gradient_accumulation_steps "
+        "decode_threads max_unreadable_fraction max_eval_samples video_cache_mb gradient_checkpointing gradient_accumulation_steps "
         "checkpointing_steps checkpoints_total_limit resume_from_checkpoint evaluate_every_epoch eval_split "
         "max_consecutive_nonfinite_steps logging_steps report_to push_to_hub hub_model_id hub_strategy hub_private "
         "hub_token"
