@@ -45,7 +45,7 @@ class ModelArguments:
         None, help="resnet3d | tsm | transformers | torchvision (default: resnet3d)"
     )
     backbone_config: str | None = option(
-        None, help="The backbone's own config: a JSON string or the path of a JSON file (see README)."
+        None, help="The backbone's own config: a JSON string or the path of a JSON file (docs/backbones.md)."
     )
     init_model: str | None = option(
         None,
