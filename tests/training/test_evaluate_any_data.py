@@ -61,6 +61,15 @@ def test_evaluate_glad_scores_a_folders_pair(folders_pair, folders_model, tmp_pa
     assert "target test: 6 videos" in capsys.readouterr().out
 
 
+def test_a_run_saves_its_recipe_which_reproduces_its_arguments(folders_pair, folders_model):  # noqa: F811
+    run = folders_model.parents[1]
+    again = parse_arguments(["--config", str(run / "recipe.yaml")])
+    original = parse_arguments(
+        _common(run, *_folders_flags(folders_pair), "--stage", "glad", "--max_train_steps", "1")
+    )
+    assert again == original
+
+
 def test_evaluate_glad_scores_a_lists_pair_from_a_training_config(lists_pair, lists_model, tmp_path):  # noqa: F811
     flags = _lists_flags(lists_pair)
     config = {flags[i][2:]: flags[i + 1] for i in range(0, len(flags) - 1) if flags[i].startswith("--")}
