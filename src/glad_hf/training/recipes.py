@@ -14,6 +14,7 @@ file `--config` takes back.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import textwrap
 from pathlib import Path
@@ -106,8 +107,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "evaluation": "model split domain batch_size update_card".split(),
     "runtime": (
         "output_dir stage seed max_train_steps num_workers prefetch_factor pin_memory video_backend jpeg_backend "
-        "decode_threads max_unreadable_fraction max_eval_samples video_cache_mb gradient_checkpointing gradient_accumulation_steps "
-        "checkpointing_steps checkpoints_total_limit resume_from_checkpoint evaluate_every_epoch eval_split "
+        "decode_threads max_unreadable_fraction max_eval_samples video_cache_mb gradient_checkpointing "
+        "gradient_accumulation_steps checkpointing_steps checkpoints_total_limit resume_from_checkpoint evaluate_every_epoch eval_split "
         "max_consecutive_nonfinite_steps logging_steps report_to push_to_hub hub_model_id hub_strategy hub_private "
         "hub_token"
     ).split(),
@@ -183,9 +184,8 @@ def write_recipe(path: str | Path, *arguments) -> Path:
 
 def recipe_help(classes, description: str, recipe_fields) -> str:
     """`--help` grouped like the printed recipe, each flag with its default per recipe where they differ (for the
-    `recipe_fields`, those the recipe sets; the others show their own default)."""
-    import argparse
-
+    `recipe_fields`, those the recipe sets; the others show their own default). Built here with argparse from the
+    same fields because `HfArgumentParser` groups flags by dataclass, and a reader's groups cut across the three."""
     parser = argparse.ArgumentParser(
         usage="%(prog)s [--config FILE.yaml|json] [--flag value ...]",
         description=description,
