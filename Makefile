@@ -17,7 +17,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 # FFmpeg's shared libraries, which torchcodec loads (the fastest decoder here; PyAV brings its own FFmpeg). Installed
-# with apt-get where it is available and allowed; elsewhere, install FFmpeg 4-8 yourself (README, "Decoders").
+# with apt-get where it is available and allowed; elsewhere, install FFmpeg 4-8 yourself (docs/data_path.md, "Decoders").
 ffmpeg-libraries:
 	@if ldconfig -p | grep -q "libavcodec\.so\."; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -26,7 +26,7 @@ ffmpeg-libraries:
 
 install: $(VENV)/.installed
 
-# Two threads whatever the core count: torch's thread count changes how floats round (README, "The main job").
+# Two threads whatever the core count: torch's thread count changes how floats round (docs/reproducibility.md, "The main job").
 # The kernels' instruction set is left to the machine: pinning it to AVX2 (ATEN_CPU_CAPABILITY=avx2
 # ONEDNN_MAX_CPU_ISA=AVX2) gives one table on every x86-64 machine, at 1.75x the step time on AVX-512 ones.
 DEMO_CPU := OMP_NUM_THREADS=2
@@ -35,7 +35,7 @@ demo: install
 	$(DEMO_CPU) $(VENV)/bin/accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no \
 		--dynamo_backend no scripts/train_glad.py --config configs/synthetic_demo.yaml
 
-# The synthetic benchmark's table (README, "Does it adapt?"). Not pinned like the demo: it reports the spread over
+# The synthetic benchmark's table (README, "Results"; docs/synthetic_benchmark.md). Not pinned like the demo: it reports the spread over
 # seeds, and on AVX-512 machines the AVX2 kernels would make it 1.75x slower.
 benchmark-synthetic: install
 	$(PY) scripts/benchmark_synthetic.py

@@ -5,8 +5,9 @@ both start from the cached motion pre-training, stage 0).
     accelerate launch scripts/train_glad.py --config configs/k2b_i3d_paper.yaml --data_dir data
     python scripts/train_glad.py --stage glad --init_model outputs/run/tol/last --max_train_steps 10
 
-Every flag is a field of glad_hf.training.arguments (`--help` lists them); `--config FILE` (YAML/JSON) sets
-defaults that flags override.
+The recipe follows the data: the synthetic dataset trains with the demo's recipe, kinetics2babel, lists and
+folders with the paper's (SPEC §7); `--config FILE` (YAML/JSON) overrides the recipe and flags override the file.
+The effective recipe is printed at start and saved as <output_dir>/recipe.yaml (`--config` reads it back).
 """
 
 import time
@@ -15,12 +16,15 @@ from accelerate import PartialState
 
 from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.experiments import results_table, run_record, summarize, with_temporal_order
+from glad_hf.training.recipes import describe_recipe
 from glad_hf.training.run import run_training
 
 
 def main() -> None:
     started = time.time()
-    data_args, model_args, train_args = parse_arguments()
+    data_args, model_args, train_args = parse_arguments(description=__doc__)
+    if PartialState().is_main_process:
+        print(describe_recipe(data_args, model_args, train_args), flush=True)
     results = run_training(data_args, model_args, train_args)
     if not PartialState().is_main_process:
         return

@@ -70,7 +70,8 @@ def _common(output: Path, *extra) -> list[str]:
         "--output_dir", str(output), "--short_side", "32", "--crop_size", "24", "--per_device_train_batch_size", "2",
         "--per_device_eval_batch_size", "4", "--tol_per_device_train_batch_size", "2", "--report_to", "none",
         "--motion_pretraining", "false", "--max_train_steps", "2", "--background_blend", "false",
-        "--compare_source_only", "false", "--video_cache_mb", "0", *extra,
+        "--compare_source_only", "false", "--video_cache_mb", "0", "--model_size", "tiny", "--num_workers", "0",
+        "--pin_memory", "false", *extra,
     ]  # fmt: skip
 
 

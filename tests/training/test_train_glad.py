@@ -207,9 +207,9 @@ def test_stage2_init_folder_without_a_backbone(synthetic_root, tmp_path):
     assert not (tmp_path / "out" / "glad").exists()
 
 
-def test_the_synthetic_demo_config_file_is_the_defaults_with_the_synthetic_loss_weight():
+def test_the_synthetic_demo_config_file_is_the_synthetic_recipe():
     from_file = parse_arguments(["--config", str(REPO / "configs" / "synthetic_demo.yaml")])
-    assert from_file == parse_arguments(["--domain_loss_weight", "0.3"])
+    assert from_file == parse_arguments([]) == parse_arguments(["--domain_loss_weight", "0.3"])
 
 
 PRETRAIN_ARGS = ("--motion_pretraining", "true", "--pretrain_max_train_steps", "2", "--pretrain_batch_size", "4",
@@ -263,7 +263,7 @@ def test_motion_pretraining_conflicts_fail_before_any_work(synthetic_root, tmp_p
 
 def test_motion_pretraining_is_synthetic_only(tmp_path):
     args = parse_arguments(["--dataset", "kinetics2babel", "--data_dir", str(tmp_path), "--output_dir",
-                            str(tmp_path / "out"), "--report_to", "none"])  # fmt: skip
+                            str(tmp_path / "out"), "--report_to", "none", "--motion_pretraining", "true"])  # fmt: skip
     with pytest.raises(ValueError, match="stand-in for Kinetics pre-training.*--motion_pretraining false"):
         run_training(*args)
 

@@ -79,7 +79,7 @@ def test_update_card_adds_results_to_a_trained_models_card(synthetic_root, tmp_p
 
 
 def test_update_card_needs_a_local_folder(tmp_path):
-    with pytest.raises(SystemExit):
+    with pytest.raises(ValueError, match="--update_card needs a local model folder"):
         evaluate_glad(["--model", "glad-org/glad-k2b", "--update_card"])
 
 

@@ -19,7 +19,7 @@ from PIL import Image
 FRAME_FILENAME_TEMPLATE = "img_{:05d}.jpg"
 VIDEO_BACKENDS = ("auto", "torchcodec", "decord", "pyav")
 # "auto" tries the installed decoders in this order, the fastest first as measured by scripts/benchmark_decoding.py
-# (README, "Decoders"); PyAV, a dependency, is the fallback that always works.
+# (docs/data_path.md, "Decoders"); PyAV, a dependency, is the fallback that always works.
 AUTO_VIDEO_BACKENDS = ("torchcodec", "decord", "pyav")
 JPEG_BACKENDS = ("auto", "torchcodec", "torchvision", "pil")
 # "auto" for rawframes, likewise by measurement; torchvision's image decoders are deprecated (0.29) for torchcodec's.
@@ -65,7 +65,7 @@ class RawFrameReader:
     """Reads JPEG frames `img_{:05d}.jpg` (or `filename_template`) from a frame folder.
 
     backend: "torchcodec" or "torchvision" (their `decode_jpeg`, a list of files per call), "pil", or "auto" (the
-    first usable of `AUTO_JPEG_BACKENDS`, fastest first as measured, README "Decoders"). Frames that are not JPEG (a
+    first usable of `AUTO_JPEG_BACKENDS`, fastest first as measured, docs/data_path.md "Decoders"). Frames that are not JPEG (a
     `.png` template) go through the backend's `decode_image` (PIL for "pil").
     """
 
@@ -167,7 +167,7 @@ class VideoFileReader:
             if not decoder_available(backend):
                 raise ImportError(
                     f"video backend {backend!r} is not usable here: install it (pip install glad_hf[{backend}]; "
-                    "torchcodec also needs FFmpeg's shared libraries, README 'Decoders')"
+                    "torchcodec also needs FFmpeg's shared libraries, docs/data_path.md 'Decoders')"
                 )
             self.fallback = False
         self.backend = backend

@@ -2,7 +2,7 @@
 (`methods`) and one experiments module (`experiments`).
 
     scripts/train_glad.py ── arguments.parse_arguments ──> DataArguments, ModelArguments, GladTrainingArguments
-            │
+            │                 (over recipes.RECIPES[--dataset], then --config, then flags; printed, saved as recipe.yaml)
             v
     run.run_training ── data.load_domains ──> {"source", "target"} DatasetDicts (the K->B or two-domain builder)
             │
@@ -23,5 +23,6 @@
 
     scripts/ablate.py, scripts/benchmark_synthetic.py ──> experiments.run_experiments (methods x seeds, each a
         run_training) ──> experiments.write_report: <name>.json, .md (results_table), .png
-    scripts/evaluate_glad.py ──> evaluation.evaluate_checkpoint ──> outputs (metrics.json, confusion_matrix.png)
+    scripts/evaluate_glad.py ── parse_arguments(DataArguments, EvaluationArguments) ──> evaluation.evaluate_checkpoint
+        (classes checked against the dataset's) ──> outputs (metrics.json, confusion_matrix.png)
 """

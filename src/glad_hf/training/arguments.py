@@ -1,16 +1,16 @@
 """Typed arguments of `scripts/train_glad.py`, parsed by transformers' `HfArgumentParser` from a YAML/JSON file
-and/or the command line (command line wins).
+and/or the command line (command line wins), over the recipe of the --dataset (`glad_hf.training.recipes`).
 
-The defaults are the built-in synthetic Kinetics->BABEL job: a tiny GLAD that starts from a backbone pre-trained on
-synthetic motions (cached), trained on CPU in minutes with the synthetic benchmark's recipe (AdamW, backbone at 0.3x,
-cosine, the DANN ramp); the model's numbers (`grl_lambda`, `domain_loss_weight`) are the model config's unless set.
-`configs/synthetic_demo.yaml` (`make demo`) is that job with the domain losses at 0.3; `configs/k2b_i3d_paper.yaml`
-holds the paper's recipe (SPEC §7). Flags without a prefix set stage 2
-(GLAD); `tol_*` flags set stage 1 (temporal-order learning).
+The dataclasses' defaults are the synthetic dataset's (demo) recipe: a tiny GLAD that starts from a backbone
+pre-trained on synthetic motions (cached), trained on CPU in minutes (AdamW, backbone at 0.3x, cosine, the DANN ramp).
+Kinetics->BABEL, `lists` and `folders` take the paper's recipe (SPEC §7: I3D R50-NL, 256 -> 224, SGD, constant
+schedule) unless a --config or a flag says otherwise. Flags without a prefix set stage 2 (GLAD); `tol_*` flags set
+stage 1 (temporal-order learning).
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import sys
@@ -23,6 +23,7 @@ from transformers import HfArgumentParser
 from .data_arguments import DataArguments
 from .hub_sync import HUB_STRATEGIES
 from .options import check_choices, check_numbers, option
+from .recipes import recipe_defaults, recipe_help
 
 STAGES = ("pretrain", "tol", "glad", "both")
 MODEL_SIZES = ("i3d_r50_nl", "tiny")
@@ -44,7 +45,7 @@ class ModelArguments:
         None, help="resnet3d | tsm | transformers | torchvision (default: resnet3d)"
     )
     backbone_config: str | None = option(
-        None, help="The backbone's own config: a JSON string or the path of a JSON file (see README)."
+        None, help="The backbone's own config: a JSON string or the path of a JSON file (docs/backbones.md)."
     )
     init_model: str | None = option(
         None,
@@ -56,7 +57,7 @@ class ModelArguments:
         True,
         help="Synthetic dataset only: start from a backbone pre-trained (supervised) on synthetic motions "
         "that are none of the classes, the stand-in for the paper's Kinetics I3D (stage 'pretrain', trained "
-        "once per recipe and cached). Set false with --init_model or --dataset kinetics2babel.",
+        "once per recipe and cached). Set false with --init_model.",
     )
     domain_alignment: list[str] = option(
         default_factory=lambda: ["local", "global", "cross"],
@@ -246,11 +247,20 @@ def _read_config_file(path: str) -> dict:
 
 
 def parse_arguments(
-    argv: list[str] | None = None,
-) -> tuple[DataArguments, ModelArguments, GladTrainingArguments]:
-    """`[--config FILE.yaml|json] [--flag value ...]`: the file sets defaults, flags override them."""
+    argv: list[str] | None = None, classes: tuple = ARGUMENT_CLASSES, description: str | None = None
+) -> tuple:
+    """`[--config FILE.yaml|json] [--flag value ...]` into instances of `classes` (default: the training's
+    `DataArguments, ModelArguments, GladTrainingArguments`). Values come from the recipe of the --dataset
+    (`recipes.RECIPES`), then the file, then the flags; the recipe and the file set fields of those three classes
+    only (evaluation takes a training config for its `DataArguments` and ignores the rest). `--help` prints the
+    flags grouped as the recipe is."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    # the recipe and the file set the training's argument classes only (a training config's output_dir is not an
+    # evaluation's)
+    names = {f.name for cls in classes if cls in ARGUMENT_CLASSES for f in dataclasses.fields(cls)}
+    if "-h" in argv or "--help" in argv:
+        print(recipe_help(classes, description or __doc__.split("\n\n")[0], names))
+        sys.exit(0)
     config_path = None
     if "--config" in argv:
         position = argv.index("--config")
@@ -258,8 +268,14 @@ def parse_arguments(
             raise ValueError("--config needs a file path")
         config_path = argv[position + 1]
         del argv[position : position + 2]
-    if config_path:
-        parser.set_defaults(**_read_config_file(config_path))
+    config = _read_config_file(config_path) if config_path else {}
+    # argparse's prefix matching is off, so that the --dataset read here is the one the parser reads
+    dataset_flag = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    dataset_flag.add_argument("--dataset")
+    dataset = dataset_flag.parse_known_args(argv)[0].dataset or config.get("dataset") or DataArguments.dataset
+    parser = HfArgumentParser(classes, allow_abbrev=False)
+    parser.set_defaults(**recipe_defaults(dataset, names))
+    parser.set_defaults(**{name: value for name, value in config.items() if name in names})
     *parsed, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
     if remaining:
         raise ValueError(f"unknown arguments {remaining}")

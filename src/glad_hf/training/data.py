@@ -214,11 +214,18 @@ def glad_train_dataset(
     return DomainPairedDataset(source, target, seed=train_args.seed)
 
 
+def evaluation_rows(split, data_args: DataArguments):
+    """The rows of an evaluation split: all of them, or --max_eval_samples of them (a fixed random subset)."""
+    if data_args.max_eval_samples is None or data_args.max_eval_samples >= len(split):
+        return split
+    return split.shuffle(seed=0).select(range(data_args.max_eval_samples))
+
+
 def evaluation_dataset(split, config: GladConfig, data_args) -> GladClipDataset:
     """Test-path samples (SPEC §4): test-mode sampling, short side + centre crop, decoding only what the configured
     aggregation reads."""
     return GladClipDataset(
-        split,
+        evaluation_rows(split, data_args),
         VideoTestTransform(short_side=data_args.short_side, crop_size=data_args.crop_size),
         test_mode=True,
         decode=evaluation_decode(config),
@@ -297,7 +304,7 @@ def temporal_order_datasets(domains, split: str, config: GladConfig, data_args, 
     transform = VideoResizeTransform(short_side=data_args.short_side, size=data_args.crop_size)
     return {
         domain: TemporalOrderDataset(
-            domains[domain][split],
+            domains[domain][split] if split == "train" else evaluation_rows(domains[domain][split], data_args),
             transform,
             frame_interval=interval,
             num_clips=config.tol_num_clips,

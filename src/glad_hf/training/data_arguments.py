@@ -80,6 +80,11 @@ class DataArguments:
         help="A training video that fails to decode is logged and replaced by another row; past this fraction of "
         "an epoch's rows (distinct unreadable rows), the run stops and lists them.",
     )
+    max_eval_samples: int | None = option(
+        None,
+        help="Score only this many videos of each evaluation split (a fixed random subset, seed 0), as transformers' "
+        "example scripts do: for smoke runs and quick checks; the scores are then not the split's.",
+    )
     video_cache_mb: int | None = option(
         None,
         help="Keep whole decoded videos in memory, up to this many MiB per process (0 = off): each video "
@@ -104,7 +109,7 @@ class DataArguments:
         check_choices(self, video_backend=VIDEO_BACKENDS, jpeg_backend=JPEG_BACKENDS)
         check_numbers(
             self,
-            at_least_1="short_side crop_size prefetch_factor decode_threads",
+            at_least_1="short_side crop_size prefetch_factor decode_threads max_eval_samples",
             at_least_0="num_workers video_cache_mb",
             fraction="max_unreadable_fraction",
         )

@@ -69,7 +69,7 @@ def _rows(summary: Mapping | None) -> list[tuple[str, str]]:
     return [(str(key), _format_value(value)) for key, value in (summary or {}).items()]
 
 
-def _domain_alignment_description(domain_alignment) -> str:
+def _domain_alignment_description(domain_alignment, config_summary: Mapping) -> str:
     if domain_alignment is None:
         return "see the configuration below."
     if len(domain_alignment) == 0:
@@ -77,9 +77,11 @@ def _domain_alignment_description(domain_alignment) -> str:
     inputs = "; ".join(
         f"`{name}` on {_DOMAIN_CLASSIFIER_INPUTS.get(name, name)}" for name in domain_alignment
     )
+    width, layers = config_summary.get("domain_hidden_size"), config_summary.get("domain_num_layers")
+    mlp = f"an MLP of {layers} {width}-wide layers" if width and layers is not None else "an MLP"
     return (
-        f"{len(domain_alignment)} domain classifier{'s' if len(domain_alignment) > 1 else ''}, DANN style (gradient reversal, then an MLP of four "
-        f"2048-wide layers and a source-vs-target logit, binary cross-entropy): {inputs}."
+        f"{len(domain_alignment)} domain classifier{'s' if len(domain_alignment) > 1 else ''}, DANN style "
+        f"(gradient reversal, then {mlp} and a source-vs-target logit, binary cross-entropy): {inputs}."
     )
 
 
@@ -94,6 +96,7 @@ def render_model_card(
     eval_dataset_name: str | None = None,
     license: str | None = None,
     template_path: str | os.PathLike | None = None,
+    input_size: tuple[int, int] | None = None,
 ) -> ModelCard:
     """Render the model card of a trained GLAD checkpoint.
 
@@ -105,13 +108,17 @@ def render_model_card(
             (the evaluated split, default "test"). Reported in percent, in the body and in `model-index`.
         training_summary: what to show about the run (e.g. stage, epochs, steps, learning rate, batch size,
             number of processes, initialisation), one table row per key.
-        config_summary: model configuration fields to show, one table row per key; `backbone_type`,
-            `domain_alignment`, `test_view_aggregation` and `id2label` also shape the text.
+        config_summary: model configuration fields to show, one table row per key (`outputs.config_summary`);
+            `backbone`, `backbone_type`, the clip grid (`num_clips`, `clip_len`, `local_clip_indices`,
+            `global_frame_index`), the head sizes (`domain_hidden_size`, `domain_num_layers`, `classifier_dropout`),
+            `domain_alignment`, `test_view_aggregation` and `id2label` also shape the text (absent: the paper's
+            GLAD's, and no head widths).
         base_model: Hub id of the checkpoint training started from, if any.
         eval_dataset_name: pretty name of the evaluation data (default: Kinetics→BABEL's target test, BABEL val,
             for the "kinetics2babel" and "synthetic" data; "<dataset_name>, target test" otherwise).
         license: licence id for the metadata; None leaves it out (the card explains the data licences).
         template_path: Jinja template to use instead of `model_cards/glad_model_card.md`.
+        input_size: (short side, crop size) of the saved processor (None: the paper's 256 and 224).
     """
     kinetics2babel = dataset_name.split("/")[-1] in K2B_DATASETS
     if eval_dataset_name is None:
@@ -168,8 +175,18 @@ def render_model_card(
         dataset_name=dataset_name,
         kinetics2babel=kinetics2babel,
         num_labels=len(class_names),
-        backbone_description=_BACKBONE_DESCRIPTIONS.get(backbone_type or "resnet3d", f"`{backbone_type}`"),
-        domain_alignment_description=_domain_alignment_description(config_summary.get("domain_alignment")),
+        backbone_description=config_summary.get("backbone")
+        or _BACKBONE_DESCRIPTIONS.get(backbone_type or "resnet3d", f"`{backbone_type}`"),
+        domain_alignment_description=_domain_alignment_description(
+            config_summary.get("domain_alignment"), config_summary
+        ),
+        num_clips=config_summary.get("num_clips", 8),
+        clip_len=config_summary.get("clip_len", 8),
+        local_clip_indices=list(config_summary.get("local_clip_indices", (4, 5))),
+        global_frame_index=config_summary.get("global_frame_index", 3),
+        classifier_dropout=config_summary.get("classifier_dropout", 0.5),
+        short_side=(input_size or (256, 224))[0],
+        crop_size=(input_size or (256, 224))[1],
         label_list=", ".join(f"{index} {name}" for index, name in enumerate(class_names)),
         eval_dataset_name=eval_dataset_name,
         eval_split=split,
@@ -178,7 +195,9 @@ def render_model_card(
         per_class_rows=per_class_rows,
         test_view_aggregation=config_summary.get("test_view_aggregation", "reference"),
         training_rows=_rows(training_summary),
-        config_rows=[row for row in _rows(config_summary) if row[0] not in ("id2label", "label2id")],
+        config_rows=[
+            row for row in _rows(config_summary) if row[0] not in ("id2label", "label2id", "backbone")
+        ],
         citation=GLAD_CITATION,
     )
 

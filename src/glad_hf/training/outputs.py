@@ -81,7 +81,7 @@ def save_model(
     if accelerator.is_main_process:
         unwrapped = accelerator.unwrap_model(model)
         atomic_save_pretrained(unwrapped, processor_for(unwrapped.config, data_args), folder)
-        write_model_card(folder, **card)
+        write_model_card(folder, **card, input_size=(data_args.short_side, data_args.crop_size))
         if publisher is not None:
             publisher.model_saved(folder.parent, folder)
     accelerator.wait_for_everyone()
@@ -101,16 +101,43 @@ def model_id(train_args: GladTrainingArguments, stage_dir: Path) -> str:
 
 
 def config_summary(config: GladConfig) -> dict:
+    """What a model card states about the architecture, read from the model's own config."""
+    backbone = config.backbone_config
     return {
         "backbone_type": config.backbone_type,
+        "backbone": backbone_description(config),
         "feature size": config.hidden_size,
         "views": f"local rows {list(config.local_clip_indices)}, global column {config.global_frame_index}",
+        "num_clips": config.num_clips,
+        "clip_len": config.clip_len,
+        "local_clip_indices": list(config.local_clip_indices),
+        "global_frame_index": config.global_frame_index,
+        "classifier_dropout": config.classifier_dropout,
+        "domain_hidden_size": config.domain_hidden_size,
+        "domain_num_layers": config.domain_num_layers,
+        "tol_hidden_size": config.tol_hidden_size,
         "domain_alignment": list(config.domain_alignment),
         "domain_loss_weight": config.domain_loss_weight,
         "test_view_aggregation": config.test_view_aggregation,
         "batch_norm_grouping": config.batch_norm_grouping,
         "id2label": config.id2label,
+        **({"backbone depth": backbone.depth} if hasattr(backbone, "depth") else {}),
     }
+
+
+def backbone_description(config: GladConfig) -> str:
+    """The backbone as a card names it: family, depth, non-local blocks, feature size."""
+    backbone = config.backbone_config
+    depth = getattr(backbone, "depth", None)
+    if config.backbone_type == "resnet3d":
+        non_local = any(any(stage) for stage in getattr(backbone, "non_local", ()) or ())
+        blocks = " with non-local blocks" if non_local else ""
+        name = f"I3D ResNet3d-{depth}{blocks} (mmaction `ResNet3d`)"
+    elif config.backbone_type == "tsm":
+        name = f"TSM ResNet-{depth} (temporal shift)"
+    else:
+        name = f"`{config.backbone_type}` ({getattr(backbone, 'model_type', 'video encoder')})"
+    return f"{name}, features average-pooled to {config.hidden_size}"
 
 
 def selection_note(split: str) -> str:

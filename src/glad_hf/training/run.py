@@ -23,6 +23,7 @@ from .hub_sync import HubPublisher, download_stage_state
 from .methods import method_arguments
 from .models import build_config, check_model_source
 from .outputs import StageResult, completed_stage, load_stage_result
+from .recipes import write_recipe
 from .stages import StageContext, train_glad_stage, train_motion_pretraining_stage, train_temporal_order_stage
 
 logger = get_logger(__name__)
@@ -185,6 +186,7 @@ def run_training(
                 "training": {k: v for k, v in dataclasses.asdict(train_args).items() if k != "hub_token"},
             },
         )
+        write_recipe(output_dir / "recipe.yaml", data_args, model_args, train_args)
     if train_args.report_to != "none":
         flat = {
             **dataclasses.asdict(data_args),
