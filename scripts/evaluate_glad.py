@@ -12,6 +12,7 @@ card: its `model-index` metadata and a results table (the rest of the card is ke
 import argparse
 from pathlib import Path
 
+from glad_hf.modeling_glad import check_classifier_folder
 from glad_hf.training.arguments import DataArguments
 from glad_hf.training.card_results import update_model_card_results
 from glad_hf.training.evaluation import evaluate_checkpoint
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.update_card and not Path(args.model).is_dir():
         parser.error(f"--update_card needs a local model folder, and {args.model} is not one")
+    check_classifier_folder(args.model)  # a stage-1 model is refused before the data is read
     data_args = DataArguments(
         dataset=args.dataset,
         data_dir=args.data_dir,

@@ -108,6 +108,12 @@ class GladTrainingArguments:
     """Both stages' optimisation, checkpoints, logging and Hub upload."""
 
     output_dir: str = option("outputs/glad_synthetic", help="Where models, logs, metrics go.")
+    overwrite_output_dir: bool = option(
+        False,
+        help="Delete the stage folders of --output_dir this run writes, and start over. Without it a folder "
+        "holding an unfinished run of this recipe is resumed, and one holding a finished run or another recipe is "
+        "refused (docs/safe_runs.md).",
+    )
     stage: str = option(
         "both",
         help="tol | glad | both (tol, then glad from its backbone) | pretrain (only the motion "
@@ -210,6 +216,11 @@ class GladTrainingArguments:
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
         check_choices(self, hub_strategy=HUB_STRATEGIES)
+        if self.overwrite_output_dir and self.resume_from_checkpoint:
+            raise ValueError(
+                f"--overwrite_output_dir deletes what --resume_from_checkpoint {self.resume_from_checkpoint} would "
+                "resume from: pass one of them"
+            )
         if self.resume_from_checkpoint == "hub" and not self.hub_model_id:
             raise ValueError(
                 "--resume_from_checkpoint hub needs --hub_model_id ORG/NAME (the repo the run pushed to)"
@@ -234,8 +245,18 @@ ARGUMENT_CLASSES = (DataArguments, ModelArguments, GladTrainingArguments)
 
 
 def _read_config_file(path: str) -> dict:
-    text = Path(path).read_text()
-    values = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise ValueError(f"--config {path}: cannot be read ({error.strerror})") from error
+    try:
+        values = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--config {path}, line {error.lineno}: not valid JSON ({error.msg})") from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"--config {path}{where}: not valid YAML ({getattr(error, 'problem', error)})") from error
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a mapping of argument names to values")
     known = {f.name for cls in ARGUMENT_CLASSES for f in dataclasses.fields(cls)}
