@@ -256,7 +256,9 @@ def _read_config_file(path: str) -> dict:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
-        raise ValueError(f"--config {path}{where}: not valid YAML ({getattr(error, 'problem', error)})") from error
+        raise ValueError(
+            f"--config {path}{where}: not valid YAML ({getattr(error, 'problem', error)})"
+        ) from error
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a mapping of argument names to values")
     known = {f.name for cls in ARGUMENT_CLASSES for f in dataclasses.fields(cls)}

@@ -116,18 +116,14 @@ def plan_output_dir(
             note = f"--overwrite_output_dir: deleting {', '.join(str(f) for f in delete)} and starting over"
         return OutputPlan(output_dir, recipes, resume, delete, note)
 
-    finished, interrupted = [], []
+    finished, interrupted, adopted = [], [], []
     for name, stage_dir in stage_dirs.items():
         if _is_empty(stage_dir):
             continue
         recorded = read_recipe(stage_dir)
         if recorded is None:
             if resume:  # the user asked to resume a folder an older version (or a person) filled
-                logger.warning(
-                    f"{stage_dir} records no recipe (an older glad_hf made it?): resuming it on your word "
-                    "(--resume_from_checkpoint), under this run's settings, which are recorded now",
-                    main_process_only=True,
-                )
+                adopted.append(name)
             else:
                 names = sorted(p.name for p in stage_dir.iterdir())[:6]
                 raise OutputDirError(
@@ -164,6 +160,11 @@ def plan_output_dir(
     parts += [f"{name} {_where(stage_dirs[name])}" for name in interrupted]
     verb = "resuming" if resume is None else f"--resume_from_checkpoint {resume}:"
     note = f"{output_dir} holds an unfinished run of this recipe; {verb} {'; '.join(parts)}"
+    if adopted:
+        note += (
+            f" ({', '.join(adopted)} recorded no recipe, an older glad_hf made it?: resumed on your word, "
+            "--resume_from_checkpoint, under this run's settings, which are recorded now)"
+        )
     return OutputPlan(output_dir, recipes, resume or "latest", note=note)
 
 
@@ -176,7 +177,9 @@ def apply_output_plan(plan: OutputPlan) -> None:
         shutil.rmtree(folder)
     results = plan.output_dir / RESULTS_FILENAME
     if plan.delete and results.is_file():
-        kept = {k: v for k, v in json.loads(results.read_text()).items() if k not in {f.name for f in plan.delete}}
+        kept = {
+            k: v for k, v in json.loads(results.read_text()).items() if k not in {f.name for f in plan.delete}
+        }
         atomic_write_json(results, kept)
     for name, settings in plan.recipes.items():
         stage_dir = plan.output_dir / name
@@ -200,7 +203,9 @@ def record_run_arguments(output_dir: Path, arguments: dict, *, stages: list[str]
         for name, value in values.items()
         if record.get(group, {}).get(name) != json.loads(json.dumps(value))
     }
-    record.setdefault("later_invocations", []).append({"started": started, "stages": stages, "changed": changed})
+    record.setdefault("later_invocations", []).append(
+        {"started": started, "stages": stages, "changed": changed}
+    )
     atomic_write_json(path, record)
 
 

@@ -69,14 +69,11 @@ def _resolved(value):
 def _init_location(init: str, output_dir: Path) -> str:
     """A starting model as recorded: relative to the output folder when inside it (e.g. "tol/last", so that stage 2
     of `--stage both` and `--stage glad --init_model OUT/tol/last` agree), else absolute; a Hub id as given."""
-    local = Path(init).expanduser()
-    if not local.exists():
-        return init
-    path = local.resolve()
+    path = Path(init).expanduser().resolve()
     try:
         return str(path.relative_to(Path(output_dir).resolve()))
     except ValueError:
-        return str(path)
+        return str(path) if path.exists() else init
 
 
 def stage_recipe(

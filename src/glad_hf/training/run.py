@@ -172,7 +172,11 @@ def stage_recipes(
     if train_args.stage in ("tol", "both"):
         recipes["tol"] = stage_recipe("tol", data_args, model_args, train_args, init=model_args.init_model)
     if train_args.stage in ("glad", "both"):
-        init = str(Path(train_args.output_dir) / "tol" / "last") if train_args.stage == "both" else model_args.init_model
+        init = (
+            str(Path(train_args.output_dir) / "tol" / "last")
+            if train_args.stage == "both"
+            else model_args.init_model
+        )
         recipes["glad"] = stage_recipe("glad", data_args, model_args, train_args, init=init)
         if train_args.compare_source_only and model_args.domain_alignment:
             recipes["source_only"] = recipes["glad"]
