@@ -205,8 +205,41 @@ def test_a_checkpoint_of_another_stage_is_named(synthetic_root, tmp_path):  # no
     (checkpoint / "progress.json").write_text("{}")
     argv = tiny_run_args(synthetic_root, tmp_path / "out", "--stage", "glad", "--resume_from_checkpoint",
                          str(checkpoint), "--compare_source_only", "false")  # fmt: skip
-    with pytest.raises(ValueError, match=f"{checkpoint} is a checkpoint of the 'tol' stage, not of 'glad'"):
-        run_training(*parse_arguments(argv))
+    _refused_before_any_work(
+        argv,
+        f"{checkpoint} is a checkpoint of the 'tol' stage, which --stage glad does not train",
+        tmp_path / "out",
+    )
+    _refused_before_any_work(
+        [*argv[:-3], str(tmp_path / "run" / "tol"), *argv[-2:]],
+        f"--resume_from_checkpoint {tmp_path / 'run' / 'tol'} is not a checkpoint folder",
+        tmp_path / "out",
+    )
+
+
+def test_a_learning_rate_decay_past_the_last_epoch_is_refused(tmp_path):
+    argv = [
+        "--output_dir",
+        str(tmp_path / "out"),
+        "--tol_num_train_epochs",
+        "8",
+        "--tol_lr_decay_epochs",
+        "4",
+        "8",
+    ]
+    _refused_before_any_work(
+        argv, r"--tol_lr_decay_epochs \[8\] lie at or past the end of stage 1", tmp_path / "out"
+    )
+
+
+def test_a_stage_folder_given_for_its_model_gets_a_hint(synthetic_root, tmp_path):  # noqa: F811
+    GladForTemporalOrderLearning(GladConfig.tiny()).save_pretrained(tmp_path / "run" / "tol" / "last")
+    init = str(tmp_path / "run" / "tol")
+    _refused_before_any_work(
+        tiny_run_args(synthetic_root, tmp_path / "out", "--stage", "glad", "--init_model", init),
+        f"it has no config.json; did you mean {init}/last\\?",
+        tmp_path / "out",
+    )
 
 
 # -- models are what they say --------------------------------------------------------------------------------------
@@ -274,3 +307,16 @@ def test_the_converter_refuses_a_folder_that_holds_files(tmp_path, capsys):
             ]
         )
     assert "--num-labels must be >= 1" in capsys.readouterr().err
+
+
+def test_the_pipeline_names_a_folder_or_a_missing_video(tmp_path):
+    from glad_hf import GladVideoProcessor
+
+    model = tmp_path / "model"
+    GladForVideoClassification(GladConfig.tiny()).save_pretrained(model)
+    GladVideoProcessor(num_clips=8, clip_len=8).save_pretrained(model)
+    classify = pipeline("video-classification", model=str(model))
+    with pytest.raises(ValueError, match=f"{model} is a folder; give a video file"):
+        classify(str(model))
+    with pytest.raises(FileNotFoundError, match=f"{tmp_path / 'typo.mp4'}: no such video file"):
+        classify(str(tmp_path / "typo.mp4"))

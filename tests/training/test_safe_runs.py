@@ -17,6 +17,7 @@ from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.output_dir import (
     OutputDirError,
     apply_output_plan,
+    output_dir_lock,
     plan_output_dir,
     record_run_arguments,
 )
@@ -241,3 +242,28 @@ def test_overwrite_and_resume_together_are_refused():
         ValueError, match="--overwrite_output_dir deletes what --resume_from_checkpoint latest"
     ):
         parse_arguments(["--overwrite_output_dir", "true", "--resume_from_checkpoint", "latest"])
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path, monkeypatch):
+    monkeypatch.delenv("RANK", raising=False)
+    with output_dir_lock(tmp_path / "out"):
+        with pytest.raises(OutputDirError, match=f"another run is using {tmp_path / 'out'} now"):
+            with output_dir_lock(tmp_path / "out"):
+                pass
+    with output_dir_lock(tmp_path / "out"):  # released when the first run ended
+        pass
+
+
+def test_an_empty_output_dir_is_refused():
+    with pytest.raises(OutputDirError, match="--output_dir is empty"):
+        plan_output_dir("", {"glad": RECIPE}, resume=None, overwrite=False, init_model=None)
+
+
+def test_resuming_a_folder_without_a_run_says_so(tmp_path):
+    plan = plan_output_dir(
+        tmp_path / "new", {"glad": RECIPE}, resume="latest", overwrite=False, init_model=None
+    )
+    assert (
+        plan.note
+        == f"--resume_from_checkpoint latest: {tmp_path / 'new'} holds no run of these stages yet; starting them"
+    )

@@ -33,7 +33,10 @@ def check_model_source(source: str | None, flag: str) -> None:
     try:
         check_model_folder(folder)
     except ValueError as error:
-        raise ValueError(f"{flag}: {error}") from error
+        hint = ""
+        if (folder / "last" / "config.json").is_file():  # a stage folder given for its model
+            hint = f"; did you mean {Path(source) / 'last'}?"
+        raise ValueError(f"{flag}: {error}{hint}") from error
     weights = sorted(folder.glob("*.safetensors"))
     keys = []
     for shard in weights:

@@ -19,13 +19,17 @@ never writes into the folder of its own `--init_model`. Files beside the stage f
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from accelerate.logging import get_logger
+from filelock import FileLock, Timeout
 
 from .checkpointing import atomic_write_json
 from .loop import PROGRESS_FILENAME, checkpoint_dirs
@@ -36,6 +40,7 @@ logger = get_logger(__name__)
 
 RUN_ARGUMENTS_FILENAME = "run_arguments.json"
 RESULTS_FILENAME = "results.json"
+LOCK_FILENAME = ".glad_run.lock"
 
 
 class OutputDirError(ValueError):
@@ -74,10 +79,38 @@ def _where(stage_dir: Path) -> str:
 
 def check_writable(output_dir: Path) -> None:
     """Refuse an --output_dir that is a file, or lies under one."""
+    if not str(output_dir).strip() or str(output_dir) == ".":
+        raise OutputDirError(
+            "--output_dir is empty (it would write into the working folder); give a folder path"
+        )
     for folder in (output_dir, *output_dir.parents):
         if folder.exists() and not folder.is_dir():
             what = "is a file" if folder == output_dir else f"lies under {folder}, which is a file"
             raise OutputDirError(f"--output_dir {output_dir} {what}; give a folder path")
+
+
+@contextlib.contextmanager
+def output_dir_lock(output_dir: Path) -> Iterator[None]:
+    """Hold `OUTPUT_DIR/.glad_run.lock` while the run uses the folder, so that a second run launched into it (the
+    same command in another terminal) is refused instead of writing the same files. Taken by the main process
+    (RANK 0) only; the operating system drops it when the process dies."""
+    if os.environ.get("RANK", "0") != "0":
+        yield
+        return
+    check_writable(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(output_dir / LOCK_FILENAME)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise OutputDirError(
+            f"another run is using {output_dir} now (it holds {output_dir / LOCK_FILENAME}); wait for it to end, "
+            "or choose another --output_dir"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def check_not_init_model(output_dir: Path, stage_names: list[str], init_model: str | None) -> None:
@@ -147,7 +180,10 @@ def plan_output_dir(
         (finished if completed_stage(stage_dir) else interrupted).append(name)
 
     if not finished and not interrupted:
-        return OutputPlan(output_dir, recipes, resume)
+        note = None
+        if resume == "latest":
+            note = f"--resume_from_checkpoint latest: {output_dir} holds no run of these stages yet; starting them"
+        return OutputPlan(output_dir, recipes, resume, note=note)
     if not interrupted and len(finished) == len(recipes) and not resume:
         raise OutputDirError(
             f"{output_dir} already holds a finished run of this recipe ({', '.join(finished)}: complete.json; "

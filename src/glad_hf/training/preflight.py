@@ -41,11 +41,46 @@ def check_setup(
 ) -> None:
     """Everything that can be checked from the arguments and the files they name, before the data is read."""
     check_trackers(train_args.report_to)
+    check_resume_folder(train_args)
+    check_schedule(train_args)
     check_backbone_config(model_args)
     check_input_size(model_args, data_args)
     check_hub(train_args)
     if trains_stage_2(train_args) and train_args.background_blend and train_args.labelled_domain == "source":
         check_backgrounds(data_args)
+
+
+def check_resume_folder(train_args: GladTrainingArguments) -> None:
+    """An explicit --resume_from_checkpoint FOLDER is a checkpoint (progress.json) of a stage this run trains."""
+    resume = train_args.resume_from_checkpoint
+    if resume in (None, "latest", "hub"):
+        return
+    folder = Path(resume)
+    if not (folder / "progress.json").is_file():
+        raise ValueError(
+            f"--resume_from_checkpoint {resume} is not a checkpoint folder (no progress.json there); checkpoints are "
+            "OUTPUT_DIR/<stage>/checkpoints/step_*, or pass --resume_from_checkpoint latest"
+        )
+    stage = folder.parent.parent.name if folder.parent.name == "checkpoints" else None
+    trained = [name for name, runs in (("tol", trains_stage_1(train_args)), ("glad", trains_stage_2(train_args)),
+                                       ("source_only", trains_stage_2(train_args))) if runs]  # fmt: skip
+    if stage is not None and stage not in trained:
+        raise ValueError(
+            f"--resume_from_checkpoint {resume} is a checkpoint of the {stage!r} stage, which --stage "
+            f"{train_args.stage} does not train"
+        )
+
+
+def check_schedule(train_args: GladTrainingArguments) -> None:
+    """Stage 1's learning-rate decays fall within its epochs (a decay past the last epoch never happens)."""
+    if not trains_stage_1(train_args):
+        return
+    late = [epoch for epoch in train_args.tol_lr_decay_epochs if epoch >= train_args.tol_num_train_epochs]
+    if late:
+        raise ValueError(
+            f"--tol_lr_decay_epochs {late} lie at or past the end of stage 1 (--tol_num_train_epochs "
+            f"{train_args.tol_num_train_epochs}): those decays would never happen"
+        )
 
 
 def check_trackers(report_to: str) -> None:
@@ -89,7 +124,9 @@ def check_backbone_config(model_args: ModelArguments) -> None:
     known |= {"model_type", "transformers_version"}
     own = sorted(known - set(PreTrainedConfig().to_dict()))  # the backbone's settings, not every config's
     for key in sorted(set(given) - known):
-        nearest = difflib.get_close_matches(key, own, n=1) or difflib.get_close_matches(key, sorted(known), n=1)
+        nearest = difflib.get_close_matches(key, own, n=1) or difflib.get_close_matches(
+            key, sorted(known), n=1
+        )
         hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
         raise ValueError(
             f"--backbone_config: {key!r} is not a setting of the {model_args.backbone_type} backbone "
@@ -216,7 +253,9 @@ def check_data(
             )
     if trains_stage_2(train_args):
         labelled = train_args.labelled_domain
-        if data_args.dataset != "synthetic":  # a synthetic root renders a subset of the 12 K->B labels by design
+        if (
+            data_args.dataset != "synthetic"
+        ):  # a synthetic root renders a subset of the 12 K->B labels by design
             check_classes(domains[labelled]["train"], data_args, labelled)
         check_starting_labels(model_args.init_model, list(domains["source"]["train"].features["label"].names))
 

@@ -21,7 +21,13 @@ from .hub import BackgroundHubUploader
 from .hub_sync import HubPublisher, download_stage_state
 from .methods import method_arguments
 from .models import build_config, check_model_source
-from .output_dir import apply_output_plan, merge_results, plan_output_dir, record_run_arguments
+from .output_dir import (
+    apply_output_plan,
+    merge_results,
+    output_dir_lock,
+    plan_output_dir,
+    record_run_arguments,
+)
 from .outputs import StageResult, completed_stage, load_stage_result
 from .preflight import check_data, check_setup
 from .recipe import stage_recipe
@@ -194,6 +200,17 @@ def run_training(
     check_motion_pretraining(data_args, model_args, train_args)
     check_combinations(model_args, train_args)
     check_setup(data_args, model_args, train_args)
+    with output_dir_lock(Path(train_args.output_dir)):
+        return _run_stages(data_args, model_args, train_args, accelerator)
+
+
+def _run_stages(
+    data_args: DataArguments,
+    model_args: ModelArguments,
+    train_args: GladTrainingArguments,
+    accelerator: Accelerator | None,
+) -> dict[str, StageResult]:
+    """`run_training` once the arguments are checked and the output folder is this run's."""
     output_dir = Path(train_args.output_dir)
     # What the run does with an existing --output_dir (resume, refuse), decided before any work (output_dir.py).
     output_plan = plan_output_dir(
