@@ -320,3 +320,41 @@ def test_the_pipeline_names_a_folder_or_a_missing_video(tmp_path):
         classify(str(model))
     with pytest.raises(FileNotFoundError, match=f"{tmp_path / 'typo.mp4'}: no such video file"):
         classify(str(tmp_path / "typo.mp4"))
+
+
+def test_a_hub_init_model_that_cannot_be_read_is_named_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    _refused_before_any_work(
+        [
+            "--output_dir",
+            str(tmp_path / "out"),
+            "--stage",
+            "glad",
+            "--init_model",
+            "someone/glad-k2b",
+            "--motion_pretraining",
+            "false",
+        ],  # fmt: skip
+        "--init_model someone/glad-k2b: cannot read its config.json",
+        tmp_path / "out",
+    )
+
+
+def test_resuming_from_the_hub_offline_is_refused_with_the_local_way(tmp_path, monkeypatch):
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    argv = [
+        "--output_dir",
+        str(tmp_path / "out"),
+        "--resume_from_checkpoint",
+        "hub",
+        "--hub_model_id",
+        "me/glad",
+    ]
+    _refused_before_any_work(
+        argv, "--resume_from_checkpoint hub needs the Hub.* --resume_from_checkpoint latest", tmp_path / "out"
+    )
+
+
+def test_a_negative_seed_is_named():
+    with pytest.raises(ValueError, match="--seed must be >= 0, got -1"):
+        parse_arguments(["--seed", "-1"])

@@ -232,7 +232,7 @@ class GladTrainingArguments:
             "pretrain_batch_size pretrain_num_videos gradient_accumulation_steps checkpointing_steps "
             "checkpoints_total_limit max_consecutive_nonfinite_steps logging_steps",
             positive="learning_rate tol_learning_rate pretrain_learning_rate max_grad_norm",
-            at_least_0="backbone_learning_rate_scale weight_decay",
+            at_least_0="seed backbone_learning_rate_scale weight_decay",
             fraction="blend_prob blend_alpha momentum",
         )
         if any(epoch < 0 for epoch in self.tol_lr_decay_epochs):

@@ -44,6 +44,7 @@ def check_setup(
     check_resume_folder(train_args)
     check_schedule(train_args)
     check_backbone_config(model_args)
+    check_hub_model(model_args.init_model)
     check_input_size(model_args, data_args)
     check_hub(train_args)
     if trains_stage_2(train_args) and train_args.background_blend and train_args.labelled_domain == "source":
@@ -134,6 +135,22 @@ def check_backbone_config(model_args: ModelArguments) -> None:
         )
 
 
+def check_hub_model(init_model: str | None) -> None:
+    """An --init_model that is a Hub id has a GLAD config there (or in the cache offline): fetched now, named if
+    not, instead of when its stage starts."""
+    if not init_model or Path(init_model).expanduser().exists():
+        return
+    try:
+        saved, _ = GladConfig.get_config_dict(init_model)
+    except OSError as error:
+        raise ValueError(f"--init_model {init_model}: cannot read its config.json ({error})") from error
+    if saved.get("model_type") != "glad":
+        raise ValueError(
+            f"--init_model {init_model} is not a GLAD model (model_type {saved.get('model_type')!r}); convert "
+            "mmaction checkpoints with scripts/convert_mmaction_checkpoint.py"
+        )
+
+
 def _starting_config(model_args: ModelArguments) -> GladConfig | None:
     """The run's architecture: the --init_model folder's, or the one the flags choose (None for a Hub id, read
     when it is loaded)."""
@@ -176,9 +193,14 @@ def check_hub(train_args: GladTrainingArguments) -> None:
     except ValueError as error:
         raise ValueError(f"--hub_model_id: {error}") from error
     if constants.HF_HUB_OFFLINE:
+        way = (
+            "drop --push_to_hub and push the finished folder later with scripts/push_to_hub.py"
+            if train_args.push_to_hub
+            else "resume from this machine's folder with --resume_from_checkpoint latest"
+        )
         raise ValueError(
             f"{flag} needs the Hub, but HF_HUB_OFFLINE=1 is set (no upload or download can succeed); unset it, or "
-            "drop --push_to_hub and push the finished folder later with scripts/push_to_hub.py"
+            f"{way}"
         )
     if train_args.push_to_hub and constants.ENDPOINT == constants._HF_DEFAULT_ENDPOINT:
         if not (train_args.hub_token or get_token()):
