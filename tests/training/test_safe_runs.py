@@ -267,3 +267,18 @@ def test_resuming_a_folder_without_a_run_says_so(tmp_path):
         plan.note
         == f"--resume_from_checkpoint latest: {tmp_path / 'new'} holds no run of these stages yet; starting them"
     )
+
+
+def test_a_stage_that_never_started_takes_the_new_recipe(tmp_path):
+    """A run killed in stage 1 recorded stage 2's recipe too; stage 2 had no work yet, so its settings may change."""
+    _stage(tmp_path / "tol", RECIPE, finished=False, checkpoint=2)
+    (tmp_path / "glad").mkdir()
+    write_recipe(tmp_path / "glad", RECIPE)
+    new = {"learning_rate": 0.05, "seed": 0}
+    plan = plan_output_dir(
+        tmp_path, {"tol": RECIPE, "glad": new}, resume=None, overwrite=False, init_model=None
+    )
+    assert plan.resume == "latest" and "glad" not in plan.note
+    PartialState()
+    apply_output_plan(plan)
+    assert read_recipe(tmp_path / "glad") == new and read_recipe(tmp_path / "tol") == RECIPE

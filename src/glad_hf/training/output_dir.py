@@ -34,7 +34,7 @@ from filelock import FileLock, Timeout
 from .checkpointing import atomic_write_json
 from .loop import PROGRESS_FILENAME, checkpoint_dirs
 from .outputs import completed_stage
-from .recipe import RecipeMismatchError, read_recipe, recipe_differences, write_recipe
+from .recipe import RECIPE_FILENAME, RecipeMismatchError, read_recipe, recipe_differences, write_recipe
 
 logger = get_logger(__name__)
 
@@ -61,7 +61,10 @@ class OutputPlan:
 
 
 def _is_empty(folder: Path) -> bool:
-    return not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+    """Whether a stage folder holds no work: absent, empty, or only the recipe of a run that never reached it."""
+    return not folder.exists() or (
+        folder.is_dir() and all(p.name == RECIPE_FILENAME for p in folder.iterdir())
+    )
 
 
 def _where(stage_dir: Path) -> str:
@@ -219,7 +222,7 @@ def apply_output_plan(plan: OutputPlan) -> None:
         atomic_write_json(results, kept)
     for name, settings in plan.recipes.items():
         stage_dir = plan.output_dir / name
-        if read_recipe(stage_dir) is None:
+        if read_recipe(stage_dir) is None or _is_empty(stage_dir):  # none yet, or a stage that never started
             stage_dir.mkdir(parents=True, exist_ok=True)
             write_recipe(stage_dir, settings)
 
