@@ -91,7 +91,7 @@ def test_pushing_offline_or_without_a_token_is_refused_at_once(tmp_path, monkeyp
         argv, "--push_to_hub needs the Hub, but HF_HUB_OFFLINE=1 is set", tmp_path / "out"
     )
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "ENDPOINT", constants._HF_DEFAULT_ENDPOINT)
+    monkeypatch.setattr(constants, "ENDPOINT", "https://huggingface.co")
     monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
     _refused_before_any_work(argv, "--push_to_hub me/glad: no Hub token", tmp_path / "out")
     with pytest.raises(ValueError, match="--hub_model_id: repo id 'me/glad/x' is not of the form ORG/NAME"):

@@ -24,6 +24,7 @@ from .models import build_config
 
 logger = get_logger(__name__)
 
+HUGGING_FACE_CO = "https://huggingface.co"  # the public Hub, where a push needs a token (other endpoints may not)
 # What --report_to names, and the package each tracker needs.
 TRACKER_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",)}
 
@@ -202,7 +203,7 @@ def check_hub(train_args: GladTrainingArguments) -> None:
             f"{flag} needs the Hub, but HF_HUB_OFFLINE=1 is set (no upload or download can succeed); unset it, or "
             f"{way}"
         )
-    if train_args.push_to_hub and constants.ENDPOINT == constants._HF_DEFAULT_ENDPOINT:
+    if train_args.push_to_hub and constants.ENDPOINT.rstrip("/") == HUGGING_FACE_CO:
         if not (train_args.hub_token or get_token()):
             raise ValueError(
                 f"--push_to_hub {train_args.hub_model_id}: no Hub token (none given with --hub_token, none saved by "
