@@ -49,17 +49,19 @@ def test_a_backbone_config_typo_is_named_with_the_nearest_key(tmp_path):
         ([], "--backbone_config is read only with --backbone_type"),
         (
             ["--backbone_type", "resnet3d", "--init_model", "INIT"],
-            "--backbone_config is not used with --init_model",
+            r"--backbone_config asks for another architecture than --init_model .*depth: given 50, the model's 18",
         ),
     ],
 )
 def test_a_backbone_config_that_would_be_ignored_is_refused(tmp_path, extra, message):
     init = tmp_path / "init"
-    GladForVideoClassification(GladConfig.tiny()).save_pretrained(init)
+    GladForVideoClassification(GladConfig.tiny()).save_pretrained(init)  # a depth-18 backbone
     extra = [str(init) if value == "INIT" else value for value in extra]
-    argv = ["--output_dir", str(tmp_path / "out"), "--backbone_config", '{"depth": 18}', "--motion_pretraining",
+    argv = ["--output_dir", str(tmp_path / "out"), "--backbone_config", '{"depth": 50}', "--motion_pretraining",
             "false", *extra]  # fmt: skip
     _refused_before_any_work(argv, message, tmp_path / "out")
+    if extra:  # repeating the starting model's own architecture is no mistake (a comparison's runs do it)
+        preflight.check_backbone_config(parse_arguments([*argv[:3], '{"depth": 18}', *argv[4:]])[1])
 
 
 def test_a_crop_too_small_for_the_backbone_is_named(tmp_path):

@@ -24,7 +24,9 @@ from .models import build_config
 
 logger = get_logger(__name__)
 
-HUGGING_FACE_CO = "https://huggingface.co"  # the public Hub, where a push needs a token (other endpoints may not)
+HUGGING_FACE_CO = (
+    "https://huggingface.co"  # the public Hub, where a push needs a token (other endpoints may not)
+)
 # What --report_to names, and the package each tracker needs.
 TRACKER_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",)}
 
@@ -106,10 +108,8 @@ def check_backbone_config(model_args: ModelArguments) -> None:
     if not model_args.backbone_config:
         return
     if model_args.init_model:
-        raise ValueError(
-            f"--backbone_config is not used with --init_model {model_args.init_model}: the architecture is the "
-            "starting model's (its config.json); drop --backbone_config"
-        )
+        check_backbone_config_matches(model_args)
+        return
     if not model_args.backbone_type:
         raise ValueError(
             "--backbone_config is read only with --backbone_type (resnet3d | tsm | transformers | torchvision): "
@@ -133,6 +133,31 @@ def check_backbone_config(model_args: ModelArguments) -> None:
         raise ValueError(
             f"--backbone_config: {key!r} is not a setting of the {model_args.backbone_type} backbone "
             f"({type(built).__name__}){hint} Its settings: {', '.join(own)}"
+        )
+
+
+def check_backbone_config_matches(model_args: ModelArguments) -> None:
+    """With --init_model the architecture is the starting model's: --backbone_type / --backbone_config may only
+    repeat it (as a comparison's runs from a pre-trained model do), never ask for another one that is ignored."""
+    config_file = Path(model_args.init_model).expanduser() / "config.json"
+    if not config_file.is_file():
+        return
+    saved = json.loads(config_file.read_text())
+    given = json.loads(model_args.backbone_config)
+    differs = [
+        f"{key}: given {value!r}, the model's {saved.get('backbone_config', {}).get(key)!r}"
+        for key, value in (given.items() if isinstance(given, dict) else [])
+        if saved.get("backbone_config", {}).get(key) != value
+    ]
+    if model_args.backbone_type and model_args.backbone_type != saved.get("backbone_type", "resnet3d"):
+        differs.insert(
+            0,
+            f"backbone_type: given {model_args.backbone_type!r}, the model's {saved.get('backbone_type')!r}",
+        )
+    if differs:
+        raise ValueError(
+            f"--backbone_config asks for another architecture than --init_model {model_args.init_model} ({config_file}): "
+            f"{'; '.join(differs)}. The architecture is the starting model's; drop --backbone_config"
         )
 
 
