@@ -14,6 +14,7 @@ card: its `model-index` metadata and a results table (the rest of the card is ke
 
 from pathlib import Path
 
+from glad_hf.modeling_glad import check_classifier_folder
 from glad_hf.training.arguments import DataArguments, parse_arguments
 from glad_hf.training.card_results import update_model_card_results
 from glad_hf.training.evaluation import EvaluationArguments, evaluate_checkpoint
@@ -21,6 +22,7 @@ from glad_hf.training.evaluation import EvaluationArguments, evaluate_checkpoint
 
 def main(argv: list[str] | None = None) -> None:
     data_args, args = parse_arguments(argv, classes=(DataArguments, EvaluationArguments), description=__doc__)
+    check_classifier_folder(args.model)  # a stage-1 model is refused before the data is read
     metrics = evaluate_checkpoint(
         args.model, data_args, args.split, args.domain, args.output_dir, args.batch_size
     )

@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import pipeline
 
-from glad_hf import GladForTemporalOrderLearning, GladForVideoClassification, GladVideoProcessor
+from glad_hf import GladConfig, GladForTemporalOrderLearning, GladForVideoClassification, GladVideoProcessor
 from glad_hf.conversion import convert_mmaction_state_dict, load_mmaction_state_dict, main
 from helpers import write_mp4
 
@@ -163,7 +163,11 @@ def test_tol_checkpoint_becomes_a_temporal_order_model(tmp_path):
     tol = GladForTemporalOrderLearning.from_pretrained(tmp_path / "tol")
     torch.testing.assert_close(tol.temporal_order_head.pair_projection.weight, state["neck.fc_cop1.weight"])
     torch.testing.assert_close(tol.temporal_order_head.classifier.bias, state["neck.fc_cop2.bias"])
-    classifier = GladForVideoClassification.from_pretrained(tmp_path / "tol")  # stage 2 starts from stage 1
+    with pytest.raises(ValueError, match="holds a temporal-order model"):  # never scored as a classifier
+        GladForVideoClassification.from_pretrained(tmp_path / "tol")
+    # stage 2 starts from stage 1: a classifier config of its own (as training builds it), the backbone loaded
+    config = GladConfig.from_pretrained(tmp_path / "tol", architectures=None)
+    classifier = GladForVideoClassification.from_pretrained(tmp_path / "tol", config=config)
     torch.testing.assert_close(
         classifier.glad.backbone.layers[3][1].conv1.conv.weight, state["backbone.layer4.1.conv1.conv.weight"]
     )

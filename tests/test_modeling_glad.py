@@ -229,7 +229,12 @@ def test_save_and_load_round_trip_with_auto_classes(tmp_path):
 def test_classifier_starts_from_a_temporal_order_checkpoint(tmp_path):
     tol = GladForTemporalOrderLearning(tiny_config())
     tol.save_pretrained(tmp_path)
-    model = GladForVideoClassification.from_pretrained(tmp_path)
+    # its head would be random: never scored
+    with pytest.raises(ValueError, match="holds a temporal-order model"):
+        GladForVideoClassification.from_pretrained(tmp_path)
+    # a classifier to train from it: a config of its own (no `architectures` claim), as training builds it
+    config = GladConfig.from_pretrained(tmp_path, architectures=None)
+    model = GladForVideoClassification.from_pretrained(tmp_path, config=config)
     for name, tensor in tol.glad.state_dict().items():
         torch.testing.assert_close(model.glad.state_dict()[name], tensor)
     assert "temporal_order_head.classifier.weight" not in model.state_dict()

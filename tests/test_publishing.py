@@ -262,3 +262,18 @@ def test_a_refused_permission_is_not_retried(fake_hub, tiny_model_folder):
     with pytest.raises(HubPushError, match=r"glad-org/tiny failed after 1 attempt: .*403"):
         push_model_folder(tiny_model_folder, "glad-org/tiny", max_retries=3, backoff=0.0)
     assert fake_hub.repos == {}
+
+
+def test_a_push_offline_fails_at_once_naming_the_repo(tiny_model_folder, monkeypatch):
+    from huggingface_hub import constants
+
+    from glad_hf.publishing import HubPushError, push_model_folder
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    sleeps = []
+    monkeypatch.setattr("glad_hf.publishing.time.sleep", sleeps.append)
+    with pytest.raises(
+        HubPushError, match="glad-org/tiny: HF_HUB_OFFLINE=1 is set, so no upload can succeed"
+    ):
+        push_model_folder(tiny_model_folder, "glad-org/tiny")
+    assert sleeps == []  # no retry loop that cannot succeed

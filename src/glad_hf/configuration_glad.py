@@ -78,6 +78,8 @@ class GladConfig(PreTrainedConfig):
         self._validate()
 
     def _validate(self) -> None:
+        if self.num_labels < 1:
+            raise ValueError(f"num_labels must be >= 1 (the classifier's classes), got {self.num_labels}")
         for name in ("num_clips", "clip_len", "tol_num_clips", "domain_hidden_size", "tol_hidden_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")

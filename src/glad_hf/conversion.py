@@ -355,6 +355,20 @@ def _load_converted(model, state_dict, convert_key, head, optional_suffixes=()) 
     return report
 
 
+def check_conversion_output(output_dir: str | Path, *, overwrite: bool) -> None:
+    """Refuse an output folder that is a file, or that holds files (unless `overwrite`): a converted model is
+    never written over another silently."""
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ValueError(f"--output {output_dir} is a file; give a folder to write the converted model to")
+    if not overwrite and output_dir.is_dir() and any(output_dir.iterdir()):
+        names = sorted(p.name for p in output_dir.iterdir())[:5]
+        raise ValueError(
+            f"--output {output_dir} already holds files ({', '.join(names)}); choose an empty or new folder, or pass "
+            "--overwrite to write over them"
+        )
+
+
 def convert_mmaction_checkpoint(
     checkpoint: str | Path,
     output_dir: str | Path,
@@ -366,8 +380,10 @@ def convert_mmaction_checkpoint(
     model_id: str | None = None,
     base_model: str | None = None,
     license: str | None = None,
+    overwrite: bool = False,
 ) -> ConversionReport:
-    """Convert `checkpoint` and write a `from_pretrained` folder (model + `GladVideoProcessor`) to `output_dir`.
+    """Convert `checkpoint` and write a `from_pretrained` folder (model + `GladVideoProcessor`) to `output_dir`, which
+    must be absent or empty unless `overwrite` (then its files of the same names are replaced).
 
     An mmaction checkpoint (I3D or TSM, see `convert_mmaction_state_dict`) or a torchvision ImageNet ResNet state
     dict (a TSM GLAD with new heads, see `convert_torchvision_resnet_state_dict`). With `model_card`, also writes
@@ -375,6 +391,9 @@ def convert_mmaction_checkpoint(
     initialised) and a model card (README.md, `glad_hf.publishing.render_converted_model_card`) naming the model
     `model_id` (its Hub id; default: `output_dir`), with `base_model` and `license` in its metadata.
     """
+    check_conversion_output(output_dir, overwrite=overwrite)
+    if num_labels is not None and num_labels < 1:
+        raise ValueError(f"--num-labels must be >= 1 (the classes of the head), got {num_labels}")
     state_dict = load_mmaction_state_dict(checkpoint)
     if is_torchvision_resnet_state_dict(state_dict):
         if backbone_type not in (None, "tsm"):
@@ -426,6 +445,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--private", action="store_true", help="with --push_to_hub: create the repo private")
     parser.add_argument(
+        "--overwrite", action="store_true", help="write into an --output folder that already holds files"
+    )
+    parser.add_argument(
         "--base_model",
         "--base-model",
         default=None,
@@ -438,6 +460,12 @@ def main(argv: list[str] | None = None) -> None:
         "torchvision's, none otherwise)",
     )
     args = parser.parse_args(argv)
+    if args.num_labels is not None and args.num_labels < 1:
+        parser.error(f"--num-labels must be >= 1 (the classes of the head), got {args.num_labels}")
+    try:
+        check_conversion_output(args.output, overwrite=args.overwrite)
+    except ValueError as error:
+        parser.error(str(error))
     if args.push_to_hub is not None:
         try:
             check_repo_id(args.push_to_hub)  # before the conversion's work
@@ -454,6 +482,7 @@ def main(argv: list[str] | None = None) -> None:
         model_id=args.push_to_hub,
         base_model=args.base_model,
         license=args.license,
+        overwrite=args.overwrite,
     )
     print(report.summary())
     print(f"wrote {args.output}")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -250,6 +252,38 @@ def frozen_batch_norm_statistics(module: nn.Module) -> Iterator[None]:
                 norm.num_batches_tracked.copy_(count)
 
 
+def _weight_files(source) -> str:
+    """The `*.safetensors` files of the local folder `source` (comma-separated), else `source` (a Hub id)."""
+    folder = Path(source)
+    files = sorted(str(path) for path in folder.glob("*.safetensors")) if folder.is_dir() else []
+    return ", ".join(files) or str(source)
+
+
+class TemporalOrderModelError(ValueError):
+    """A temporal-order (stage-1) model was given where an action classifier is needed."""
+
+
+def check_not_temporal_order(architectures, source) -> None:
+    """Refuse a model whose config says it is a temporal-order model (`architectures` lists
+    GladForTemporalOrderLearning, not GladForVideoClassification): as a classifier it would score with an untrained
+    head. `source` (its folder or Hub id) is named in the error."""
+    architectures = list(architectures or ())
+    if "GladForTemporalOrderLearning" in architectures and "GladForVideoClassification" not in architectures:
+        raise TemporalOrderModelError(
+            f"{source} holds a temporal-order model (stage 1, GladForTemporalOrderLearning): its head orders clips "
+            "and it has no trained action classifier, so as a classifier it would score a randomly initialised "
+            f"head. Train stage 2 from it (--stage glad --init_model {source}) and use that model (its glad/last)"
+        )
+
+
+def check_classifier_folder(folder) -> None:
+    """`check_not_temporal_order` for a local model folder (its config.json); a Hub id or a folder without
+    config.json passes (checked when it is loaded)."""
+    config_file = Path(folder) / "config.json"
+    if config_file.is_file():
+        check_not_temporal_order(json.loads(config_file.read_text()).get("architectures"), folder)
+
+
 class GladPreTrainedModel(PreTrainedModel):
     config: GladConfig
     config_class = GladConfig
@@ -257,6 +291,22 @@ class GladPreTrainedModel(PreTrainedModel):
     main_input_name = "pixel_values"
     input_modalities = "video"
     supports_gradient_checkpointing = True
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """`PreTrainedModel.from_pretrained`; unreadable weights (a truncated or corrupt `*.safetensors`) are
+        named by their file."""
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except Exception as error:
+            # safetensors' error names no file; matched by name, since the remote code may import only torch,
+            # numpy and transformers
+            if type(error).__name__ != "SafetensorError":
+                raise
+            raise OSError(
+                f"{_weight_files(pretrained_model_name_or_path)}: the weights cannot be read ({error}); the file is "
+                "truncated or corrupt (an interrupted copy or download?): copy, download or save it again"
+            ) from error
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -357,6 +407,16 @@ class GladForVideoClassification(GladPreTrainedModel):
     - `model(pixel_values, labels, target_pixel_values=...)`: adds the domain losses of `config.domain_alignment`;
       target labels are never used.
     """
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """`PreTrainedModel.from_pretrained`, refusing a config that says it is a temporal-order model (its head
+        would be random): a stage-1 folder or repo, through this class, `AutoModelForVideoClassification` or the
+        pipeline. Training a classifier from a stage-1 backbone passes a config of its own (no `architectures`)."""
+        loaded = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        model = loaded[0] if isinstance(loaded, tuple) else loaded
+        check_not_temporal_order(getattr(model.config, "architectures", None), pretrained_model_name_or_path)
+        return loaded
 
     def __init__(self, config: GladConfig):
         super().__init__(config)

@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
+from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
@@ -510,6 +511,11 @@ def push_model_folder(
     """
     folder = check_model_folder(folder)
     check_repo_id(repo_id)
+    if hf_constants.HF_HUB_OFFLINE:  # every attempt would fail the same way: say so instead of retrying
+        raise HubPushError(
+            f"pushing {folder} to the Hub repo {repo_id}: HF_HUB_OFFLINE=1 is set, so no upload can succeed; "
+            "unset it and push again"
+        )
     if not (folder / "README.md").is_file():
         logger.warning("%s has no README.md: the repo %s will have no model card.", folder, repo_id)
     commit_message = commit_message or f"Upload {folder.name} with glad_hf"

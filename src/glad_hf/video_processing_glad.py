@@ -3,6 +3,9 @@ centre crop 224 -> normalise (0-255 RGB mean/std of SPEC §7) -> `pixel_values` 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import torch
 from transformers.image_processing_utils import BatchFeature
@@ -66,6 +69,13 @@ class GladVideoProcessor(BaseVideoProcessor):
             return list(
                 zip(*[self.fetch_videos(x, sample_indices_fn=sample_indices_fn) for x in video_url_or_urls])
             )
+        if isinstance(video_url_or_urls, str | os.PathLike) and "://" not in str(video_url_or_urls):
+            path = Path(video_url_or_urls)
+            if path.is_dir():
+                raise ValueError(f"{path} is a folder; give a video file (or a list of them)")
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: no such video file")
+            video_url_or_urls = str(path)
         # The backends read each requested frame once, in increasing order (PyAV's reader drops repeats and stops at
         # the last index), so ask for the sorted unique indices and expand them back to the looping grid.
         inverse = {}

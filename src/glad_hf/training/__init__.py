@@ -4,7 +4,9 @@
     scripts/train_glad.py ── arguments.parse_arguments ──> DataArguments, ModelArguments, GladTrainingArguments
             │                 (over recipes.RECIPES[--dataset], then --config, then flags; printed, saved as recipe.yaml)
             v
-    run.run_training ── data.load_domains ──> {"source", "target"} DatasetDicts (the K->B or two-domain builder)
+    run.run_training ── preflight.check_setup, output_dir.plan_output_dir (resume | refuse | overwrite, per stage,
+            │           against recipe.stage_recipe's <stage>/recipe.json), data.load_domains ──> {"source", "target"}
+            │           DatasetDicts (the K->B or two-domain builder), preflight.check_data  (docs/safe_runs.md)
             │
             ├─ stage 0 (synthetic only)  stages/pretrain.py ─────── motion clips ────────┐   cached by recipe in
             │                                                                             │   <cache>/pretrained/

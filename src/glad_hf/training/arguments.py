@@ -109,6 +109,12 @@ class GladTrainingArguments:
     """Both stages' optimisation, checkpoints, logging and Hub upload."""
 
     output_dir: str = option("outputs/glad_synthetic", help="Where models, logs, metrics go.")
+    overwrite_output_dir: bool = option(
+        False,
+        help="Delete the stage folders of --output_dir this run writes, and start over. Without it a folder "
+        "holding an unfinished run of this recipe is resumed, and one holding a finished run or another recipe is "
+        "refused (docs/safe_runs.md).",
+    )
     stage: str = option(
         "both",
         help="tol | glad | both (tol, then glad from its backbone) | pretrain (only the motion "
@@ -211,6 +217,11 @@ class GladTrainingArguments:
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
         check_choices(self, hub_strategy=HUB_STRATEGIES)
+        if self.overwrite_output_dir and self.resume_from_checkpoint:
+            raise ValueError(
+                f"--overwrite_output_dir deletes what --resume_from_checkpoint {self.resume_from_checkpoint} would "
+                "resume from: pass one of them"
+            )
         if self.resume_from_checkpoint == "hub" and not self.hub_model_id:
             raise ValueError(
                 "--resume_from_checkpoint hub needs --hub_model_id ORG/NAME (the repo the run pushed to)"
@@ -222,7 +233,7 @@ class GladTrainingArguments:
             "pretrain_batch_size pretrain_num_videos gradient_accumulation_steps checkpointing_steps "
             "checkpoints_total_limit max_consecutive_nonfinite_steps logging_steps",
             positive="learning_rate tol_learning_rate pretrain_learning_rate max_grad_norm",
-            at_least_0="backbone_learning_rate_scale weight_decay",
+            at_least_0="seed backbone_learning_rate_scale weight_decay",
             fraction="blend_prob blend_alpha momentum",
         )
         if any(epoch < 0 for epoch in self.tol_lr_decay_epochs):
@@ -235,8 +246,20 @@ ARGUMENT_CLASSES = (DataArguments, ModelArguments, GladTrainingArguments)
 
 
 def _read_config_file(path: str) -> dict:
-    text = Path(path).read_text()
-    values = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise ValueError(f"--config {path}: cannot be read ({error.strerror})") from error
+    try:
+        values = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--config {path}, line {error.lineno}: not valid JSON ({error.msg})") from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(
+            f"--config {path}{where}: not valid YAML ({getattr(error, 'problem', error)})"
+        ) from error
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a mapping of argument names to values")
     known = {f.name for cls in ARGUMENT_CLASSES for f in dataclasses.fields(cls)}

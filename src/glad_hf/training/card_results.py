@@ -9,6 +9,7 @@ from pathlib import Path
 
 from huggingface_hub import ModelCard, ModelCardData
 
+from glad_hf.modeling_glad import check_classifier_folder
 from glad_hf.publishing import (
     EVALUATION_RESULTS_END,
     EVALUATION_RESULTS_START,
@@ -90,6 +91,7 @@ def update_model_card_results(
     `EVALUATION_RESULTS_END` (replacing the earlier table); the rest of the card is kept as it was.
     """
     folder = Path(folder)
+    check_classifier_folder(folder)  # a stage-1 model's card never gets an action-classification score
     path = folder / "README.md"
     domain, split = str(metrics.get("domain", "target")), str(metrics.get("split", "test"))
     new = eval_results_from_metrics(

@@ -171,6 +171,12 @@ def _resume(accelerator: Accelerator, stage_dir: Path, resume: str | None) -> Tr
         folder = found[-1]
     else:
         folder = Path(resume)
+        if folder.parent.name == "checkpoints" and folder.parent.parent.name != stage_dir.name:
+            raise ValueError(
+                f"--resume_from_checkpoint {resume} is a checkpoint of the {folder.parent.parent.name!r} stage, not of "
+                f"{stage_dir.name!r}; this stage's checkpoints are {stage_dir / 'checkpoints'}/step_* (or pass "
+                "--resume_from_checkpoint latest)"
+            )
         if not (folder / PROGRESS_FILENAME).is_file():
             raise ValueError(
                 f"--resume_from_checkpoint {resume} is not a checkpoint folder of this stage (no {PROGRESS_FILENAME}); "

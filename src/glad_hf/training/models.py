@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from accelerate.logging import get_logger
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from transformers.utils import logging as transformers_logging
 
 from ..configuration_glad import GladConfig
@@ -33,12 +33,20 @@ def check_model_source(source: str | None, flag: str) -> None:
     try:
         check_model_folder(folder)
     except ValueError as error:
-        raise ValueError(f"{flag}: {error}") from error
+        hint = ""
+        if (folder / "last" / "config.json").is_file():  # a stage folder given for its model
+            hint = f"; did you mean {Path(source) / 'last'}?"
+        raise ValueError(f"{flag}: {error}{hint}") from error
     weights = sorted(folder.glob("*.safetensors"))
     keys = []
     for shard in weights:
-        with safe_open(str(shard), framework="pt") as handle:
-            keys += list(handle.keys())
+        try:
+            with safe_open(str(shard), framework="pt") as handle:
+                keys += list(handle.keys())
+        except SafetensorError as error:
+            raise ValueError(
+                f"{flag}: {shard} cannot be read ({error}); the file is truncated or corrupt: copy or save it again"
+            ) from error
     if not any(key.startswith("glad.backbone.") for key in keys):
         raise ValueError(f"{flag} {folder} has no backbone weights (no 'glad.backbone.*' tensors)")
 
@@ -62,7 +70,8 @@ def build_config(
     settings.update(overrides)
     if init:
         saved, _ = GladConfig.get_config_dict(init)
-        return GladConfig.from_dict({**saved, **settings})  # validated as a new config is
+        # validated as a new config is; `architectures` (what the init folder held) is not this model's
+        return GladConfig.from_dict({**saved, "architectures": None, **settings})
     if model_args.backbone_type:
         backbone = json.loads(model_args.backbone_config) if model_args.backbone_config else None
         if model_args.model_size == "tiny":  # tiny heads, on the given backbone or the family's tiny one

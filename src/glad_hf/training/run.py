@@ -16,14 +16,22 @@ from accelerate.logging import get_logger
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
-from .checkpointing import atomic_write_json
 from .data import glad_cache_dir, load_domains, motion_pretraining_config
 from .hub import BackgroundHubUploader
 from .hub_sync import HubPublisher, download_stage_state
 from .methods import method_arguments
 from .models import build_config, check_model_source
+from .output_dir import (
+    apply_output_plan,
+    merge_results,
+    output_dir_lock,
+    plan_output_dir,
+    record_run_arguments,
+)
 from .outputs import StageResult, completed_stage, load_stage_result
+from .preflight import check_data, check_setup
 from .recipes import write_recipe
+from .stage_recipe import stage_recipe
 from .stages import StageContext, train_glad_stage, train_motion_pretraining_stage, train_temporal_order_stage
 
 logger = get_logger(__name__)
@@ -163,6 +171,26 @@ def pretrain_on_motions(
     )
 
 
+def stage_recipes(
+    data_args: DataArguments, model_args: ModelArguments, train_args: GladTrainingArguments
+) -> dict[str, dict]:
+    """{stage folder: recipe} of the stage folders the run writes under --output_dir, in training order (stage 2
+    of `--stage both` starts from this folder's tol/last)."""
+    recipes = {}
+    if train_args.stage in ("tol", "both"):
+        recipes["tol"] = stage_recipe("tol", data_args, model_args, train_args, init=model_args.init_model)
+    if train_args.stage in ("glad", "both"):
+        init = (
+            str(Path(train_args.output_dir) / "tol" / "last")
+            if train_args.stage == "both"
+            else model_args.init_model
+        )
+        recipes["glad"] = stage_recipe("glad", data_args, model_args, train_args, init=init)
+        if train_args.compare_source_only and model_args.domain_alignment:
+            recipes["source_only"] = recipes["glad"]
+    return recipes
+
+
 def run_training(
     data_args: DataArguments,
     model_args: ModelArguments,
@@ -173,20 +201,47 @@ def run_training(
     check_model_source(model_args.init_model, "--init_model")
     check_motion_pretraining(data_args, model_args, train_args)
     check_combinations(model_args, train_args)
-    accelerator = accelerator or make_accelerator(train_args)
+    check_setup(data_args, model_args, train_args)
+    with output_dir_lock(Path(train_args.output_dir)):
+        return _run_stages(data_args, model_args, train_args, accelerator)
+
+
+def _run_stages(
+    data_args: DataArguments,
+    model_args: ModelArguments,
+    train_args: GladTrainingArguments,
+    accelerator: Accelerator | None,
+) -> dict[str, StageResult]:
+    """`run_training` once the arguments are checked and the output folder is this run's."""
     output_dir = Path(train_args.output_dir)
+    # What the run does with an existing --output_dir (resume, refuse), decided before any work (output_dir.py).
+    output_plan = plan_output_dir(
+        output_dir,
+        stage_recipes(data_args, model_args, train_args),
+        resume=train_args.resume_from_checkpoint,
+        overwrite=train_args.overwrite_output_dir,
+        init_model=model_args.init_model,
+    )
+    train_args = dataclasses.replace(train_args, resume_from_checkpoint=output_plan.resume)
+    accelerator = accelerator or make_accelerator(train_args)
     set_seed(train_args.seed)
+    with accelerator.main_process_first():
+        domains = load_domains(data_args)
+    check_data(domains, data_args, model_args, train_args)
     if accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(
-            output_dir / "run_arguments.json",
+        apply_output_plan(output_plan)
+        record_run_arguments(
+            output_dir,
             {
                 "data": dataclasses.asdict(data_args),
                 "model": dataclasses.asdict(model_args),
                 "training": {k: v for k, v in dataclasses.asdict(train_args).items() if k != "hub_token"},
             },
+            stages=list(output_plan.recipes),
         )
         write_recipe(output_dir / "recipe.yaml", data_args, model_args, train_args)
+    accelerator.wait_for_everyone()
     if train_args.report_to != "none":
         flat = {
             **dataclasses.asdict(data_args),
@@ -199,8 +254,6 @@ def run_training(
             if k != "hub_token"
         }
         accelerator.init_trackers("glad", config=flat)
-    with accelerator.main_process_first():
-        domains = load_domains(data_args)
     uploader = publisher = None
     if train_args.push_to_hub and accelerator.is_main_process:
         uploader = BackgroundHubUploader(
@@ -255,5 +308,5 @@ def run_training(
         logger.info(f"hub uploads: {status}", main_process_only=True)
     if accelerator.is_main_process:
         summary = {name: result.metrics for name, result in results.items()}
-        atomic_write_json(output_dir / "results.json", summary)
+        merge_results(output_dir, summary)
     return results
