@@ -110,6 +110,9 @@ def atomic_accelerator_save_state(
     if accelerator.is_main_process:
         folder.parent.mkdir(parents=True, exist_ok=True)
         recover_interrupted_save(folder)
+        # Made before the barrier: every process writes its RNG state into it, and Accelerate creates the folder in
+        # the main process only, so another process could otherwise write before it exists.
+        temporary.mkdir()
     accelerator.wait_for_everyone()
     try:
         accelerator.save_state(str(temporary), **kwargs)

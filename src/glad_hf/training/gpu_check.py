@@ -420,7 +420,7 @@ def cli_check(settings: GpuCheckSettings, work_dir: Path, *, data_root: Path, ba
     tol_written = tol_done.stat().st_mtime_ns if tol_done.is_file() else None
     started = time.perf_counter()
     with recorder.recording() if cuda else contextlib.nullcontext():
-        metrics = _train([*argv, "--resume_from_checkpoint", "latest"], settings.mixed_precision)
+        metrics = _train(argv, settings.mixed_precision)  # the same command: the folder's interrupted run resumes
     glad = metrics["glad"]
     report["resumed_run"] = {
         "seconds": time.perf_counter() - started,

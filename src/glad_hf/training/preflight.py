@@ -1,5 +1,5 @@
 """Checks that need no training, run before stage 0 or 1 starts, so that a mistake costs seconds, not a finished
-stage 1 (100 epochs in the paper's recipe): `check_setup` before the data is read (trackers, the backbone config, the
+stage 1 (300 epochs in the paper's recipe): `check_setup` before the data is read (trackers, the backbone config, the
 input size, the Hub, BackgroundBlend's images), `check_data` once it is (splits, classes, the starting model's
 labels). Each error names the flag, file or folder and what was expected."""
 
