@@ -142,3 +142,33 @@ def save_grouped_bars_png(
     if title is not None:
         axes.set_title(title, fontsize=9)
     return _save_figure_atomically(figure, path)
+
+
+def save_scatter_png(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    path: str | os.PathLike,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    reference_lines: Mapping[str, float] | None = None,
+) -> Path:
+    """Draw each series' points (name -> (xs, ys)) in its own colour and marker, and each reference value as a
+    labelled horizontal dashed line (e.g. a control's mean), as a PNG."""
+    if not series or any(len(xs) != len(ys) for xs, ys in series.values()):
+        raise ValueError("every series needs as many x values as y values")
+    figure = Figure(figsize=(7.5, 4.8), layout="constrained")
+    axes = figure.add_subplot()
+    markers = "o^sDvP*X"
+    for index, (name, (xs, ys)) in enumerate(series.items()):
+        axes.scatter(xs, ys, s=28, marker=markers[index % len(markers)], alpha=0.85, label=name)
+    for index, (name, value) in enumerate((reference_lines or {}).items()):
+        axes.axhline(
+            value, linestyle="--", linewidth=1, color=f"C{(len(series) + index) % 10}", label=f"{name} (mean)"
+        )
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, loc="best")
+    if title is not None:
+        axes.set_title(title, fontsize=9)
+    return _save_figure_atomically(figure, path)
