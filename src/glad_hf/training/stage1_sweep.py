@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from ..metrics.plots import save_scatter_png
-from .benchmark import PRESETS, prepare_benchmark
+from .benchmark import PRESETS, benchmark_arguments, prepare_benchmark
 from .checkpointing import atomic_write_json, atomic_write_text
 from .experiments import permutation_p_value, run_experiments
 from .methods import METHODS
@@ -41,10 +41,10 @@ class Stage1Setting:
     train: dict
 
 
-# In the order they run (the most informative first): an interrupted sweep keeps the first ones.
+# In the order they run: an interrupted sweep keeps the first ones (the preset's own stage 1 runs with the controls).
 STAGE1_SETTINGS = (
-    Stage1Setting("backbone_lr_0.1", "backbone LR x 0.1", {"tol_backbone_learning_rate_scale": 0.1}),
     Stage1Setting("backbone_lr_1", "backbone LR x 1 (the benchmark's)", {}),
+    Stage1Setting("backbone_lr_0.1", "backbone LR x 0.1", {"tol_backbone_learning_rate_scale": 0.1}),
     Stage1Setting("backbone_lr_0.01", "backbone LR x 0.01", {"tol_backbone_learning_rate_scale": 0.01}),
     Stage1Setting("steps_250", "250 steps (not 1,000), LR x 1", {"tol_max_train_steps": 250}),
 )
@@ -181,12 +181,14 @@ def run_stage1_sweep(
     if seeds < 1 or source_only_seeds < 1:
         raise ValueError(f"seeds and source_only_seeds must be >= 1, got {seeds} and {source_only_seeds}")
     output_dir = Path(output_dir)
+    # A misspelt or out-of-range field fails here, before the data and the pre-training.
+    for setting in chosen:
+        dataclasses.replace(benchmark_arguments(spec, output_dir, output_dir)[2], **setting.train)
     started = time.time()
     methods = list(SWEEP_CONTROLS + SWEEP_METHODS)
     data_args, model_args, train_args, timings, pretrain = prepare_benchmark(
         spec, output_dir, methods, data_dir
     )
-    # A misspelt or out-of-range field fails here, before any run starts.
     setting_args = {s.name: dataclasses.replace(train_args, **s.train) for s in chosen}
 
     controls = [
@@ -196,17 +198,21 @@ def run_stage1_sweep(
     ]
     runs: list[dict] = []
     report = {}
+    pending_controls = controls
     for index, setting in enumerate(chosen):
         jobs = [(m, seed) for m in SWEEP_METHODS for seed in range(seeds)]
-        if index == 0:
-            jobs = controls + jobs  # the controls fill the pool while the first setting's stage 1 trains
-        records = run_experiments(
-            data_args,
-            model_args,
-            setting_args[setting.name],
-            jobs,
-            _setting_dir(output_dir, setting),
-            num_workers,
+        setting_dir = _setting_dir(output_dir, setting)
+        records = []
+        # The controls are the default benchmark's runs (its folder), so either reuses the other's.
+        if pending_controls and setting_dir != output_dir / "runs":
+            records += run_experiments(
+                data_args, model_args, train_args, pending_controls, output_dir / "runs", num_workers
+            )
+        elif pending_controls:
+            jobs = pending_controls + jobs  # they fill the pool while stage 1 trains
+        pending_controls = []
+        records += run_experiments(
+            data_args, model_args, setting_args[setting.name], jobs, setting_dir, num_workers
         )
         for record in records:
             tol = METHODS[record["method"]].temporal_order
