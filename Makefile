@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install demo test lint benchmark-synthetic ffmpeg-libraries
+.PHONY: install demo test lint benchmark-synthetic benchmark-stage1-sweep ffmpeg-libraries
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(MAKE) ffmpeg-libraries
@@ -39,6 +39,11 @@ demo: install
 # seeds, and on AVX-512 machines the AVX2 kernels would make it 1.75x slower.
 benchmark-synthetic: install
 	$(PY) scripts/benchmark_synthetic.py
+
+# GLA + TOL and GLAD at several stage-1 strengths beside source-only, GLA and GLA + BG
+# (docs/benchmark_synthetic/stage1_sweep.md); reuses the default benchmark's runs in the same output folder.
+benchmark-stage1-sweep: install
+	$(PY) scripts/benchmark_synthetic.py --preset stage1_sweep
 
 test: install
 	$(PY) -m pytest -q

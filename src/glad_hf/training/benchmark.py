@@ -27,6 +27,7 @@ from .checkpointing import atomic_write_text
 from .data import ensure_backgrounds, glad_cache_dir, load_domains
 from .experiments import motion_pretrained_arguments, results_table, run_experiments, write_report
 from .methods import METHODS, check_methods
+from .outputs import StageResult
 
 BENCHMARK_METHODS = (
     "source_only", "target_forward", "dann", "gla", "gla_bg", "gla_tol", "glad", "target_supervised"
@@ -220,7 +221,7 @@ def benchmark_arguments(
 
 def prepare_benchmark(
     spec: BenchmarkPreset, output_dir: Path, methods: list[str], data_dir: str | os.PathLike | None = None
-) -> tuple[DataArguments, ModelArguments, GladTrainingArguments, dict, object]:
+) -> tuple[DataArguments, ModelArguments, GladTrainingArguments, dict, StageResult]:
     """The preset's data (generated or reused), backgrounds when a method blends, and the motion-pretrained start
     (trained once into `output_dir/pretrain`, or reused from the cache): the runs' arguments, the timings so far
     and the pre-training's `StageResult`."""
