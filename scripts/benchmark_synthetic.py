@@ -48,6 +48,12 @@ def main() -> None:
         choices=[s.name for s in STAGE1_SETTINGS],
         help=f"--preset {SWEEP} only: the stage-1 strengths to run (default: all, in this order).",
     )
+    parser.add_argument(
+        "--reuse_report",
+        default=None,
+        help=f"--preset {SWEEP} only: a default-preset benchmark.json whose controls and own stage-1 runs are "
+        "taken instead of run again (e.g. docs/benchmark_synthetic/benchmark.json; refused if its recipe differs).",
+    )
     parser.add_argument("--num_workers", type=int, default=2, help="Worker processes (0 = in this process).")
     parser.add_argument("--data_dir", default=None, help="Where to generate the data (default: the cache).")
     args = parser.parse_args()
@@ -63,13 +69,14 @@ def main() -> None:
             settings=args.settings,
             num_workers=args.num_workers,
             data_dir=args.data_dir,
+            reuse_report=args.reuse_report,
         )
         labels = {s.name: s.label for s in STAGE1_SETTINGS}
         print(sweep_table(report["rows"], labels))
         print(timing_line(report["timings"], args.num_workers))
         return
-    if args.settings:
-        parser.error(f"--settings is for --preset {SWEEP}")
+    if args.settings or args.reuse_report:
+        parser.error(f"--settings and --reuse_report are for --preset {SWEEP}")
     report = run_synthetic_benchmark(
         args.output_dir,
         preset=args.preset,

@@ -13,6 +13,7 @@ so an interrupted sweep leaves the settings it finished, and running it again re
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import platform
 import statistics
@@ -159,6 +160,7 @@ def run_stage1_sweep(
     settings: list[str] | None = None,
     num_workers: int = 2,
     data_dir: str | os.PathLike | None = None,
+    reuse_report: str | os.PathLike | None = None,
 ) -> dict:
     """Run the sweep on `base_preset`'s recipe; writes `stage1_sweep.{json,md,png}` under `output_dir` after every
     setting and returns {"rows", "runs", "timings"}.
@@ -167,6 +169,9 @@ def run_stage1_sweep(
         seeds, source_only_seeds: seeds per (setting, method) and of source-only (default: the preset's, 5 and 10).
         settings: names of `STAGE1_SETTINGS` (default: all, in their order).
         num_workers: worker processes with one thread each; 0 = every run in this process.
+        reuse_report: a `benchmark.json` of `base_preset` (e.g. docs/benchmark_synthetic/benchmark.json) whose
+            controls and own stage-1 runs are taken instead of running them again (refused unless its recipe is
+            the preset's and it holds every seed needed).
     """
     if base_preset not in PRESETS:
         raise ValueError(f"base_preset must be one of {sorted(PRESETS)}, got {base_preset!r}")
@@ -197,9 +202,46 @@ def run_stage1_sweep(
         for seed in range(source_only_seeds if m == "source_only" else seeds)
     ]
     runs: list[dict] = []
-    report = {}
+    done: list[Stage1Setting] = []
     pending_controls = controls
-    for index, setting in enumerate(chosen):
+    if reuse_report is not None:
+        stored = reused_runs(
+            reuse_report, base_preset, controls + [(m, s) for m in SWEEP_METHODS for s in range(seeds)]
+        )
+        own = [setting for setting in chosen if not setting.train]
+        for record in stored:
+            if not METHODS[record["method"]].temporal_order:
+                runs.append(dict(record, setting=None))
+            elif own:
+                runs.append(dict(record, setting=own[0].name))
+        done, chosen, pending_controls = own, [setting for setting in chosen if setting.train], []
+
+    def write() -> dict:
+        timings["runs_seconds"] = (
+            time.time() - started - timings["data_seconds"] - timings["pretrain_seconds"]
+        )
+        timings["total_seconds"] = time.time() - started
+        return write_sweep_report(
+            output_dir,
+            runs,
+            base_preset=base_preset,
+            settings=[dataclasses.asdict(s) for s in done],
+            reused_from=None if reuse_report is None else str(reuse_report),
+            seeds=seeds,
+            source_only_seeds=source_only_seeds,
+            num_workers=num_workers,
+            machine={
+                "cpu_count": os.cpu_count(),
+                "platform": platform.platform(),
+                "torch": torch.__version__,
+                "device": "cpu",
+            },
+            timings=timings,
+            pretrain={"model_dir": str(pretrain.model_dir), "metrics": pretrain.metrics},
+        )
+
+    report = write() if runs else {"rows": []}
+    for setting in chosen:
         jobs = [(m, seed) for m in SWEEP_METHODS for seed in range(seeds)]
         setting_dir = _setting_dir(output_dir, setting)
         records = []
@@ -217,28 +259,28 @@ def run_stage1_sweep(
         for record in records:
             tol = METHODS[record["method"]].temporal_order
             runs.append(dict(record, setting=setting.name if tol else None))
-        timings["runs_seconds"] = (
-            time.time() - started - timings["data_seconds"] - timings["pretrain_seconds"]
-        )
-        timings["total_seconds"] = time.time() - started
-        report = write_sweep_report(
-            output_dir,
-            runs,
-            base_preset=base_preset,
-            settings=[dataclasses.asdict(s) for s in chosen[: index + 1]],
-            seeds=seeds,
-            source_only_seeds=source_only_seeds,
-            num_workers=num_workers,
-            machine={
-                "cpu_count": os.cpu_count(),
-                "platform": platform.platform(),
-                "torch": torch.__version__,
-                "device": "cpu",
-            },
-            timings=timings,
-            pretrain={"model_dir": str(pretrain.model_dir), "metrics": pretrain.metrics},
-        )
+        done.append(setting)
+        report = write()
     return {"rows": report["rows"], "runs": runs, "timings": timings}
+
+
+def reused_runs(path: str | os.PathLike, base_preset: str, needed: list[tuple[str, int]]) -> list[dict]:
+    """The run records `needed` ((method, seed) pairs) from a finished `benchmark.json` at `path`, which must have
+    been run with `base_preset`'s recipe as it is now."""
+    report = json.loads(Path(path).read_text())
+    expected = json.loads(json.dumps(dataclasses.asdict(PRESETS[base_preset])))
+    stored = report.get("preset_config", {})
+    if report.get("preset") != base_preset or stored != expected:
+        differing = sorted(k for k in expected if stored.get(k) != expected[k])
+        raise ValueError(
+            f"{path} was run with preset {report.get('preset')!r} and another recipe than --preset "
+            f"{base_preset!r} now (differing: {differing}): its runs cannot stand for this sweep's"
+        )
+    by_key = {(r["method"], r["seed"]): r for r in report["runs"]}
+    missing = [key for key in needed if key not in by_key]
+    if missing:
+        raise ValueError(f"{path} lacks the runs (method, seed) {missing} this sweep needs")
+    return [by_key[key] for key in needed]
 
 
 def write_sweep_report(output_dir: Path, runs: list[dict], **extra) -> dict:
