@@ -165,21 +165,47 @@ def test_the_quick_sweep_reports_each_setting_resumes_and_shares_the_benchmark_r
     assert (out / "stage1_sweep.png").stat().st_size > 10_000
 
     # the default benchmark in the same folder reuses the controls and the preset's own stage 1
-    benchmark = run_synthetic_benchmark(
-        out,
-        preset="quick",
-        methods=["source_only", "glad"],
-        seeds=2,
-        source_only_seeds=2,
-        num_workers=0,
-        data_dir=data,
-    )
+    methods = ["source_only", "gla", "gla_bg", "gla_tol", "glad"]
+    benchmark = run_synthetic_benchmark(out, preset="quick", methods=methods, num_workers=0, data_dir=data)
     shared = {(r["method"], r["seed"]): r for r in report["runs"] if r["setting"] in (None, "backbone_lr_1")}
     for run in benchmark["runs"]:
         assert run["target_mca"] == shared[run["method"], run["seed"]]["target_mca"]
         assert (
             run["seconds"] == shared[run["method"], run["seed"]]["seconds"]
         )  # the stored run, not a new one
+
+    # and its report stands for those runs in a sweep elsewhere, without running them
+    elsewhere = run_stage1_sweep(
+        tmp_path / "elsewhere", base_preset="quick", settings=["backbone_lr_1"], num_workers=0, data_dir=data,
+        reuse_report=out / "benchmark.json",
+    )  # fmt: skip
+    assert elsewhere["rows"] == [r for r in report["rows"] if r["setting"] in (None, "backbone_lr_1")]
+    assert not (tmp_path / "elsewhere" / "runs").exists()
+    assert json.loads((tmp_path / "elsewhere" / "stage1_sweep.json").read_text())["reused_from"] == str(
+        out / "benchmark.json"
+    )
+
+
+def test_a_reused_report_must_have_the_recipe_and_the_seeds(tmp_path):
+    from dataclasses import asdict
+
+    from glad_hf.training.benchmark import PRESETS
+
+    config = json.loads(json.dumps(asdict(PRESETS["quick"])))
+    runs = [_record(m, s, 0.5) for m in ("source_only", "gla", "gla_bg", "gla_tol", "glad") for s in range(2)]
+    report = tmp_path / "benchmark.json"
+    report.write_text(json.dumps({"preset": "quick", "preset_config": config, "runs": runs[:-1]}))
+    with pytest.raises(ValueError, match=r"lacks the runs \(method, seed\) \[\('glad', 1\)\]"):
+        run_stage1_sweep(
+            tmp_path / "out", base_preset="quick", reuse_report=report, data_dir=tmp_path / "data"
+        )
+    config["train"]["tol_max_train_steps"] = 7
+    report.write_text(json.dumps({"preset": "quick", "preset_config": config, "runs": runs}))
+    with pytest.raises(ValueError, match=r"another recipe .*differing: \['train'\]"):
+        run_stage1_sweep(
+            tmp_path / "out", base_preset="quick", reuse_report=report, data_dir=tmp_path / "data"
+        )
+    assert not (tmp_path / "data").exists()  # refused before the data were generated
 
 
 def test_bad_sweep_arguments_fail_before_any_work(tmp_path, monkeypatch):

@@ -189,13 +189,6 @@ def run_stage1_sweep(
     # A misspelt or out-of-range field fails here, before the data and the pre-training.
     for setting in chosen:
         dataclasses.replace(benchmark_arguments(spec, output_dir, output_dir)[2], **setting.train)
-    started = time.time()
-    methods = list(SWEEP_CONTROLS + SWEEP_METHODS)
-    data_args, model_args, train_args, timings, pretrain = prepare_benchmark(
-        spec, output_dir, methods, data_dir
-    )
-    setting_args = {s.name: dataclasses.replace(train_args, **s.train) for s in chosen}
-
     controls = [
         (m, seed)
         for m in SWEEP_CONTROLS
@@ -215,6 +208,13 @@ def run_stage1_sweep(
             elif own:
                 runs.append(dict(record, setting=own[0].name))
         done, chosen, pending_controls = own, [setting for setting in chosen if setting.train], []
+
+    started = time.time()
+    methods = list(SWEEP_CONTROLS + SWEEP_METHODS)
+    data_args, model_args, train_args, timings, pretrain = prepare_benchmark(
+        spec, output_dir, methods, data_dir
+    )
+    setting_args = {s.name: dataclasses.replace(train_args, **s.train) for s in chosen}
 
     def write() -> dict:
         timings["runs_seconds"] = (
