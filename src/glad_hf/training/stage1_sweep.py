@@ -133,14 +133,16 @@ def sweep_table(rows: list[dict], settings: dict[str, str]) -> str:
 def save_sweep_chart(rows: list[dict], settings: dict[str, str], path: Path) -> Path:
     """Target MCA against stage-1 clip-order accuracy on the target test clips, one point per run, the controls'
     means as lines."""
-    points = {
-        f"{row['label']}, {settings[row['setting']]}": (
-            row["per_seed_tol_target_accuracy"],
-            row["per_seed_target_mca"],
-        )
-        for row in rows
-        if "per_seed_tol_target_accuracy" in row
-    }
+    swept = [row for row in rows if "per_seed_tol_target_accuracy" in row]
+    names = list(dict.fromkeys(row["setting"] for row in swept))
+    points, styles = {}, {}
+    for row in swept:  # a colour per setting, a marker per method
+        name = f"{row['label']}, {settings[row['setting']]}"
+        points[name] = (row["per_seed_tol_target_accuracy"], row["per_seed_target_mca"])
+        styles[name] = {
+            "color": f"C{names.index(row['setting'])}",
+            "marker": "o" if row["method"] == "gla_tol" else "^",
+        }
     lines = {row["label"]: row["target_mca_mean"] for row in rows if row["setting"] is None}
     return save_scatter_png(
         points,
@@ -149,6 +151,7 @@ def save_sweep_chart(rows: list[dict], settings: dict[str, str], path: Path) -> 
         ylabel="target test MCA (%)",
         title="synthetic K->B: stage-2 target MCA against how much stage 1 learned (one point per seed)",
         reference_lines=lines,
+        styles=styles,
     )
 
 
