@@ -157,7 +157,7 @@ def save_scatter_png(
     from `styles[name]`), and each reference value as a labelled horizontal line (e.g. a control's mean), as a PNG."""
     if not series or any(len(xs) != len(ys) for xs, ys in series.values()):
         raise ValueError("every series needs as many x values as y values")
-    figure = Figure(figsize=(7.5, 4.8), layout="constrained")
+    figure = Figure(figsize=(10, 4.8), layout="constrained")
     axes = figure.add_subplot()
     markers = "o^sDvP*X"
     for index, (name, (xs, ys)) in enumerate(series.items()):
