@@ -41,9 +41,9 @@ benchmark-synthetic: install
 	$(PY) scripts/benchmark_synthetic.py
 
 # GLA + TOL and GLAD at several stage-1 strengths beside source-only, GLA and GLA + BG
-# (docs/benchmark_synthetic/stage1_sweep.md); reuses the default benchmark's runs in the same output folder.
+# (docs/benchmark_synthetic/stage1_sweep.md), the controls and the x 1 rows taken from the default benchmark's report.
 benchmark-stage1-sweep: install
-	$(PY) scripts/benchmark_synthetic.py --preset stage1_sweep
+	$(PY) scripts/benchmark_synthetic.py --preset stage1_sweep --reuse_report docs/benchmark_synthetic/benchmark.json
 
 test: install
 	$(PY) -m pytest -q

@@ -47,7 +47,6 @@ STAGE1_SETTINGS = (
     Stage1Setting("backbone_lr_1", "backbone LR x 1 (the benchmark's)", {}),
     Stage1Setting("backbone_lr_0.1", "backbone LR x 0.1", {"tol_backbone_learning_rate_scale": 0.1}),
     Stage1Setting("backbone_lr_0.01", "backbone LR x 0.01", {"tol_backbone_learning_rate_scale": 0.01}),
-    Stage1Setting("steps_250", "250 steps (not 1,000), LR x 1", {"tol_max_train_steps": 250}),
 )
 
 
