@@ -2,12 +2,13 @@
 GLAD's stage 1 help?
 
 On the default benchmark, stage 1 at the full learning rate (1,000 steps) learns clip order and costs stage 2 about
-30 points. This runs GLA + TOL and GLAD after stage 1 at several strengths (`STAGE1_SETTINGS`: a lower backbone
-learning rate, fewer steps) beside the controls they are judged against (source-only, GLA, GLA + BG), on the default
+30 points. This runs GLA + TOL and GLAD after stage 1 at several strengths (`STAGE1_SETTINGS`: the backbone's
+learning rate in stage 1 at 1, 0.1 and 0.01 times the head's) beside the controls they are judged against (source-only, GLA, GLA + BG), on the default
 benchmark's data, network and stage-2 recipe. The controls and the full-strength setting are the default benchmark's
 own runs (`<output_dir>/runs`, reused when that benchmark ran into the same folder); every other setting goes to
 `<output_dir>/stage1_sweep/<setting>`. After every setting the report is rewritten (`stage1_sweep.{json,md,png}`),
-so an interrupted sweep leaves the settings it finished, and running it again resumes.
+so an interrupted sweep leaves the settings it finished, and running it again resumes. Results and what they say:
+docs/benchmark_synthetic/stage1_sweep.md, dataset_scripts/kinetics2babel/SYNTHETIC.md.
 """
 
 from __future__ import annotations
