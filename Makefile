@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install demo test lint benchmark-synthetic gpu-check ffmpeg-libraries
+.PHONY: install demo test lint benchmark-synthetic benchmark-stage1-sweep gpu-check ffmpeg-libraries
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(MAKE) ffmpeg-libraries
@@ -44,6 +44,11 @@ benchmark-synthetic: install
 # CUDA it is a tiny dry run on the CPU, which says so.
 gpu-check: install
 	$(PY) scripts/gpu_check.py --output-dir gpu_check
+
+# GLA + TOL and GLAD at several stage-1 strengths beside source-only, GLA and GLA + BG
+# (docs/benchmark_synthetic/stage1_sweep.md), the controls and the x 1 rows taken from the default benchmark's report.
+benchmark-stage1-sweep: install
+	$(PY) scripts/benchmark_synthetic.py --preset stage1_sweep --reuse_report docs/benchmark_synthetic/benchmark.json
 
 test: install
 	$(PY) -m pytest -q

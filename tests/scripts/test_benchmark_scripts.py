@@ -77,3 +77,35 @@ def test_the_pretraining_benchmark_times_rendering_and_the_network(tmp_path):
     assert (
         float(rows["loader, 0 workers"].split("|")[3]) == 1.0
     )  # the ratios are against the in-process loader
+
+
+def test_the_seed_spread_benchmark_separates_head_initialisation_from_training_seed(tmp_path):
+    import numpy as np
+    from safetensors.torch import load_file
+
+    out = _run(
+        "benchmark_seed_spread.py", "--preset", "quick", "--init_seeds", "2", "--training_seeds", "2",
+        "--num_workers", "0", "--output_dir", str(tmp_path / "bench"), cwd=tmp_path,
+    )  # fmt: skip
+    report = json.loads((tmp_path / "bench" / "seed_spread.json").read_text())
+    grid = np.array(report["target_mca_grid"])
+    assert grid.shape == (2, 2) and len(report["runs"]) == 4
+    split = report["split"]
+    assert split["all_runs_std"] == pytest.approx(grid.std(ddof=1))
+    assert split["head_seed_means_std"] == pytest.approx(grid.mean(1).std(ddof=1))
+    assert split["training_seed_means_std"] == pytest.approx(grid.mean(0).std(ddof=1))
+    assert split["test_set_standard_error_mean"] >= 0
+    root = tmp_path / "bench" / "seed_spread" / "source_only"
+    heads = [load_file(str(root / f"heads{h}" / "init" / "model.safetensors")) for h in (0, 1)]
+    new_head = [k for k in heads[0] if not k.startswith("glad.backbone.")]
+    backbone = [k for k in heads[0] if k.startswith("glad.backbone.")]
+    assert any(not heads[0][k].equal(heads[1][k]) for k in new_head)  # the heads differ by head seed
+    assert all(heads[0][k].equal(heads[1][k]) for k in backbone)  # the pre-trained backbone does not
+    for h in (0, 1):
+        for t in (0, 1):
+            arguments = json.loads(
+                (root / f"heads{h}" / f"seed{t}" / "source_only" / "run_arguments.json").read_text()
+            )
+            assert arguments["model"]["init_model"] == str(root / f"heads{h}" / "init")
+            assert arguments["training"]["seed"] == t
+    assert "training-seed means" in out

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from glad_hf.training.benchmark import BENCHMARK_METHODS, PRESETS, run_synthetic_benchmark
+from glad_hf.training.benchmark import (
+    BENCHMARK_METHODS,
+    DEFAULT_PRESET_TARGET_MCA,
+    PRESETS,
+    run_synthetic_benchmark,
+    seed_spread_reference,
+)
+from glad_hf.training.experiments import results_table, summarize
 from glad_hf.training.methods import METHODS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,3 +76,23 @@ def test_cli_help():
         check=True,
     )
     assert "--preset" in result.stdout and "quick" in result.stdout
+
+
+def test_the_demo_reference_is_what_the_default_preset_measured():
+    stored = json.loads((REPO / "docs" / "benchmark_synthetic" / "benchmark.json").read_text())
+    assert stored["preset"] == "default"
+    for method, (mean, std, low, high, n) in DEFAULT_PRESET_TARGET_MCA.items():
+        entry = stored["summary"][method]
+        values = entry["per_seed_target_mca"]
+        assert (mean, std) == (round(entry["target_mca_mean"], 1), round(entry["target_mca_std"], 1))
+        assert (low, high, n) == (round(min(values), 1), round(max(values), 1), len(values))
+    reference = seed_spread_reference()
+    assert reference["source_only"] == "60.9 ± 11.9 (36.7–73.7, 10 seeds)"
+    runs = [
+        {"method": "glad", "label": "GLAD", "seed": 0, "target_mca": 0.5, "target_top1": 0.5, "source_mca": 0.6, "seconds": 1.0},
+        {"method": "dann", "label": "DANN", "seed": 0, "target_mca": 0.4, "target_top1": 0.4, "source_mca": 0.6, "seconds": 1.0},
+    ]  # fmt: skip
+    table = results_table(summarize(runs), reference=reference).splitlines()
+    assert table[0].endswith("| synthetic benchmark, target MCA over seeds |")
+    assert table[2].endswith(f"| {reference['glad']} |") and table[3].endswith("| – |")
+    assert "synthetic benchmark" not in results_table(summarize(runs))

@@ -296,6 +296,8 @@ def test_bf16_mixed_precision_on_cpu(synthetic_root, tmp_path):
         model = model_class.from_pretrained(output / stage / "last")
         assert {p.dtype for p in model.parameters()} == {torch.float32}  # saved in float32
     assert "| GLAD |" in done.stdout
+    # one seed of the synthetic toy is printed beside the benchmark's spread over seeds
+    assert "synthetic benchmark, target MCA over seeds |" in done.stdout and "44.9 ± 13.1" in done.stdout
 
 
 def test_fp16_on_cpu_is_refused_with_the_alternative(synthetic_root, tmp_path):

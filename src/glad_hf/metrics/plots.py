@@ -142,3 +142,34 @@ def save_grouped_bars_png(
     if title is not None:
         axes.set_title(title, fontsize=9)
     return _save_figure_atomically(figure, path)
+
+
+def save_scatter_png(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    path: str | os.PathLike,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    reference_lines: Mapping[str, float] | None = None,
+    styles: Mapping[str, dict] | None = None,
+) -> Path:
+    """Draw each series' points (name -> (xs, ys)) in its own colour and marker (or matplotlib's `scatter` keywords
+    from `styles[name]`), and each reference value as a labelled horizontal line (e.g. a control's mean), as a PNG."""
+    if not series or any(len(xs) != len(ys) for xs, ys in series.values()):
+        raise ValueError("every series needs as many x values as y values")
+    figure = Figure(figsize=(10, 4.8), layout="constrained")
+    axes = figure.add_subplot()
+    markers = "o^sDvP*X"
+    for index, (name, (xs, ys)) in enumerate(series.items()):
+        style = {"marker": markers[index % len(markers)], **(styles or {}).get(name, {})}
+        axes.scatter(xs, ys, s=30, alpha=0.85, label=name, **style)
+    for index, (name, value) in enumerate((reference_lines or {}).items()):
+        dashes = ("--", ":", "-.", (0, (5, 1)))[index % 4]
+        axes.axhline(value, linestyle=dashes, linewidth=1.2, color="0.35", label=f"{name} (mean)")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    if title is not None:
+        axes.set_title(title, fontsize=9)
+    return _save_figure_atomically(figure, path)

@@ -158,6 +158,11 @@ class GladTrainingArguments:
     tol_max_train_steps: int | None = option(None, help="Defaults to --max_train_steps.")
     tol_per_device_train_batch_size: int = option(16)
     tol_learning_rate: float = option(1e-3)
+    tol_backbone_learning_rate_scale: float = option(
+        1.0,
+        help="Stage 1: the backbone's learning rate is --tol_learning_rate times this (how far temporal-order "
+        "learning moves a pre-trained backbone; SPEC: 1).",
+    )
     tol_lr_decay_epochs: list[int] = option(default_factory=list, help="Epochs where the LR x 0.1.")
     # stage 0 (motion pre-training, synthetic only)
     pretrain_max_train_steps: int = option(600, help="Motion pre-training steps.")
@@ -233,7 +238,7 @@ class GladTrainingArguments:
             "pretrain_batch_size pretrain_num_videos gradient_accumulation_steps checkpointing_steps "
             "checkpoints_total_limit max_consecutive_nonfinite_steps logging_steps",
             positive="learning_rate tol_learning_rate pretrain_learning_rate max_grad_norm",
-            at_least_0="seed backbone_learning_rate_scale weight_decay",
+            at_least_0="seed backbone_learning_rate_scale tol_backbone_learning_rate_scale weight_decay",
             fraction="blend_prob blend_alpha momentum",
         )
         if any(epoch < 0 for epoch in self.tol_lr_decay_epochs):

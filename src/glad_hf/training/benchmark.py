@@ -27,6 +27,7 @@ from .checkpointing import atomic_write_text
 from .data import ensure_backgrounds, glad_cache_dir, load_domains
 from .experiments import motion_pretrained_arguments, results_table, run_experiments, write_report
 from .methods import METHODS, check_methods
+from .outputs import StageResult
 
 BENCHMARK_METHODS = (
     "source_only", "target_forward", "dann", "gla", "gla_bg", "gla_tol", "glad", "target_supervised"
@@ -176,6 +177,23 @@ PRESETS["short_target"] = dataclasses.replace(
 )
 
 
+# What the default preset measured (docs/benchmark_synthetic/benchmark.json; tests/training/test_benchmark.py keeps
+# them equal): target MCA mean, std, min, max over seeds and how many. The demo runs this recipe on these data with
+# one seed, and prints them beside its own numbers.
+DEFAULT_PRESET_TARGET_MCA = {
+    "source_only": (60.9, 11.9, 36.7, 73.7, 10),
+    "glad": (44.9, 13.1, 29.8, 62.4, 5),
+}
+
+
+def seed_spread_reference() -> dict[str, str]:
+    """{method: "mean ± std (min–max, N seeds)"} of `DEFAULT_PRESET_TARGET_MCA`, for a one-seed table."""
+    return {
+        method: f"{mean:.1f} ± {std:.1f} ({low:.1f}–{high:.1f}, {n} seeds)"
+        for method, (mean, std, low, high, n) in DEFAULT_PRESET_TARGET_MCA.items()
+    }
+
+
 def benchmark_arguments(
     preset: BenchmarkPreset, data_dir: Path, output_dir: Path
 ) -> tuple[DataArguments, ModelArguments, GladTrainingArguments]:
@@ -199,6 +217,39 @@ def benchmark_arguments(
         **preset.train,
     )
     return data_args, model_args, train_args
+
+
+def prepare_benchmark(
+    spec: BenchmarkPreset, output_dir: Path, methods: list[str], data_dir: str | os.PathLike | None = None
+) -> tuple[DataArguments, ModelArguments, GladTrainingArguments, dict, StageResult]:
+    """The preset's data (generated or reused), backgrounds when a method blends, and the motion-pretrained start
+    (trained once into `output_dir/pretrain`, or reused from the cache): the runs' arguments, the timings so far
+    and the pre-training's `StageResult`."""
+    data_dir = Path(data_dir) if data_dir else glad_cache_dir() / "benchmark_data" / spec.data.config_hash()
+    started = time.time()
+    timings = {}
+    generate_synthetic_k2b(data_dir, spec.data)
+    data_args, model_args, train_args = benchmark_arguments(spec, data_dir, output_dir)
+    load_domains(data_args)  # builds the datasets index once, before the workers read it
+    timings["data_seconds"] = time.time() - started
+
+    if any(METHODS[m].background_blend for m in methods):
+        ensure_backgrounds(data_args)  # once, before workers would extract them side by side
+
+    pretrain_started = time.time()
+    # The pool is not running yet: one loader worker renders the motion clips while this process trains on the
+    # other cores (on 2 cores, 1 thread + 1 worker: 0.12 s/step against 0.15 s for 2 threads and no worker).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads - 1))
+    try:
+        model_args, pretrain = motion_pretrained_arguments(
+            dataclasses.replace(data_args, num_workers=1), model_args, train_args, output_dir / "pretrain"
+        )
+    finally:
+        torch.set_num_threads(threads)
+    timings["pretrain_seconds"] = time.time() - pretrain_started
+    timings["pretrain_trained_seconds"] = pretrain.seconds
+    return data_args, model_args, train_args, timings, pretrain
 
 
 def run_synthetic_benchmark(
@@ -231,31 +282,10 @@ def run_synthetic_benchmark(
     if seeds < 1 or source_only_seeds < 1:
         raise ValueError(f"seeds and source_only_seeds must be >= 1, got {seeds} and {source_only_seeds}")
     output_dir = Path(output_dir)
-    data_dir = Path(data_dir) if data_dir else glad_cache_dir() / "benchmark_data" / spec.data.config_hash()
     started = time.time()
-    timings = {}
-
-    generate_synthetic_k2b(data_dir, spec.data)
-    data_args, model_args, train_args = benchmark_arguments(spec, data_dir, output_dir)
-    load_domains(data_args)  # builds the datasets index once, before the workers read it
-    timings["data_seconds"] = time.time() - started
-
-    if any(METHODS[m].background_blend for m in methods):
-        ensure_backgrounds(data_args)  # once, before workers would extract them side by side
-
-    pretrain_started = time.time()
-    # The pool is not running yet: one loader worker renders the motion clips while this process trains on the
-    # other cores (on 2 cores, 1 thread + 1 worker: 0.12 s/step against 0.15 s for 2 threads and no worker).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads - 1))
-    try:
-        model_args, pretrain = motion_pretrained_arguments(
-            dataclasses.replace(data_args, num_workers=1), model_args, train_args, output_dir / "pretrain"
-        )
-    finally:
-        torch.set_num_threads(threads)
-    timings["pretrain_seconds"] = time.time() - pretrain_started
-    timings["pretrain_trained_seconds"] = pretrain.seconds
+    data_args, model_args, train_args, timings, pretrain = prepare_benchmark(
+        spec, output_dir, methods, data_dir
+    )
 
     jobs_started = time.time()
     jobs = [

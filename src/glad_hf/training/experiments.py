@@ -209,8 +209,9 @@ def summarize(runs: list[dict]) -> dict:
     return summary
 
 
-def results_table(summary: dict) -> str:
-    """The markdown table of a `summarize` result (± std where a method has several seeds)."""
+def results_table(summary: dict, *, reference: dict[str, str] | None = None) -> str:
+    """The markdown table of a `summarize` result (± std where a method has several seeds). `reference` (method ->
+    text) adds a last column: what the benchmark measured for that method over seeds, beside one run's numbers."""
 
     def cell(entry, key, fmt):
         value = entry.get(key)
@@ -225,7 +226,9 @@ def results_table(summary: dict) -> str:
         "p vs DANN | stage-1 clip order, source / target | per-seed target MCA | s / run |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for entry in summary.values():
+    if reference is not None:
+        lines = [lines[0] + " synthetic benchmark, target MCA over seeds |", lines[1] + "---|"]
+    for method, entry in summary.items():
         seeds = ", ".join(f"{v:.1f}" for v in entry["per_seed_target_mca"])
         clip_order = (
             f"{entry['tol_source_accuracy_mean']:.1f} / {entry['tol_target_accuracy_mean']:.1f}"
@@ -237,6 +240,7 @@ def results_table(summary: dict) -> str:
             f"{mean_std(entry, 'source_mca')} | {cell(entry, 'gain_vs_source_only', '+.1f')} | "
             f"{cell(entry, 'p_vs_source_only', '.3g')} | {cell(entry, 'p_vs_dann', '.3g')} | {clip_order} | "
             f"{seeds} | {entry['mean_run_seconds']:.0f} |"
+            + (f" {reference.get(method, '–')} |" if reference is not None else "")
         )
     return "\n".join(lines) + "\n"
 

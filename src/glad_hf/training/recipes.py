@@ -97,7 +97,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     ).split(),
     "stage 1 (temporal-order learning)": (
         "tol_num_train_epochs tol_max_train_steps tol_per_device_train_batch_size tol_learning_rate "
-        "tol_lr_decay_epochs"
+        "tol_backbone_learning_rate_scale tol_lr_decay_epochs"
     ).split(),
     "stage 2 (GLAD)": (
         "num_train_epochs per_device_train_batch_size per_device_eval_batch_size optimizer learning_rate "

@@ -33,7 +33,7 @@ NOT_RECIPE = frozenset(
 # validation). Motion pre-training and --init_model are a stage's starting point, recorded as its "init".
 TOL_ONLY = frozenset(
     "tol_num_train_epochs tol_max_train_steps tol_per_device_train_batch_size tol_learning_rate "
-    "tol_lr_decay_epochs".split()
+    "tol_backbone_learning_rate_scale tol_lr_decay_epochs".split()
 )
 STAGE2_ONLY = frozenset(
     """num_train_epochs max_train_steps per_device_train_batch_size learning_rate backbone_learning_rate_scale

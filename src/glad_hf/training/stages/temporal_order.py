@@ -93,6 +93,7 @@ def train_temporal_order_stage(context: StageContext, stage_dir: Path) -> StageR
             train_args.tol_learning_rate,
             train_args.weight_decay,
             train_args.momentum,
+            backbone_lr_scale=train_args.tol_backbone_learning_rate_scale,
         ),
         make_scheduler=make_scheduler,
         train_dataset=EpochConcatDataset(
@@ -117,6 +118,7 @@ def train_temporal_order_stage(context: StageContext, stage_dir: Path) -> StageR
         "optimizer steps": progress.global_step,
         "batch per device": train_args.tol_per_device_train_batch_size,
         "learning rate": train_args.tol_learning_rate,
+        "backbone learning-rate scale": train_args.tol_backbone_learning_rate_scale,
         "seed": train_args.seed,
         "clip-order accuracy on the test splits (chance 1/6)": (
             f"{100 * metrics['accuracy']:.1f}% (source {100 * metrics['source_accuracy']:.1f}%, "
