@@ -17,11 +17,11 @@ from glad_hf.data.background import BackgroundBlend
 from glad_hf.data.builder import load_k2b_domains
 from glad_hf.data.transforms import VideoTrainTransform
 from glad_hf.data.video_datasets import DomainPairedDataset, GladClipDataset
+from glad_hf.labels import K2B_LABELS, K400_CLASSES_PER_LABEL
 
 SOURCE_FRAMES = 300
 TARGET_SEGMENT_FRAMES = 54
 TARGET_SEGMENTS_PER_RENDER = 6
-LABEL, KINETICS_CLASS = 7, "squat"
 
 
 def synthetic_video(num_frames: int, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
@@ -67,7 +67,7 @@ def write_benchmark_data(
     """One benchmark root per layout ("rawframes", "mp4, keyframe every N"), each with k400/, babel/ and the lists
     tar: `num_videos` Kinetics-like training clips of 300 frames at `source_size` (width, height; the reference's
     resized rawframes) and as many BABEL-like renders at `target_size`, each of six 54-frame segments; a quarter as
-    many (at least one) of each in the test splits."""
+    many (at least one) of each in the test splits. Video i is of class i mod 12 (one Kinetics folder per class)."""
     rng = np.random.default_rng(0)
     layouts = {
         "rawframes": root / "rawframes",
@@ -79,7 +79,8 @@ def write_benchmark_data(
     for index in tqdm(range(num_videos + num_test), desc="writing benchmark videos"):
         split = "train" if index < num_videos else "test"
         folder = "train" if split == "train" else "val"
-        clip_name = f"{KINETICS_CLASS}/video{index:05d}xx_000000_000010"
+        label = index % len(K2B_LABELS)  # the classes in turn: 12 videos or more hold every class
+        clip_name = f"{K400_CLASSES_PER_LABEL[K2B_LABELS[label]][0]}/video{index:05d}xx_000000_000010"
         sequence = f"{index:06d}"
         clip = synthetic_video(SOURCE_FRAMES, *source_size, rng)
         render = synthetic_video(render_frames, *target_size, rng)
@@ -93,9 +94,9 @@ def write_benchmark_data(
                 gop = int(layout.rsplit(" ", 1)[-1])
                 write_mp4(clip_base.with_name(clip_base.name + ".mp4"), clip, gop)
                 write_mp4(render_base.with_name(render_base.name + ".mp4"), render, gop)
-        lists[f"k400_{split}"].append(f"{clip_name} {SOURCE_FRAMES} {LABEL}")
+        lists[f"k400_{split}"].append(f"{clip_name} {SOURCE_FRAMES} {label}")
         lists[f"babel_{split}"].extend(
-            f"{folder}/{sequence} {k * TARGET_SEGMENT_FRAMES} {TARGET_SEGMENT_FRAMES} {LABEL}"
+            f"{folder}/{sequence} {k * TARGET_SEGMENT_FRAMES} {TARGET_SEGMENT_FRAMES} {label}"
             for k in range(TARGET_SEGMENTS_PER_RENDER)
         )
     for layout_root in layouts.values():

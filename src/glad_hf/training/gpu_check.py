@@ -66,7 +66,7 @@ class GpuCheckSettings:
     batch_size: int  # source clips per stage-2 step (as many target clips)
     timed_steps: int  # per throughput setting, after one warm-up step
     workers: int
-    num_videos: int  # of each domain in the mini K->B
+    num_videos: int  # of each domain in the mini K->B (12 or more: every class has a training video)
     throughput: bool  # time stage 2, model only vs through the loader
     compile: bool  # also under torch.compile
     mixed_precision: str  # bf16 | no
@@ -88,7 +88,7 @@ class GpuCheckSettings:
             return (
                 replace(full, throughput=False, compile=False, tol_steps=4, glad_steps=16) if quick else full
             )
-        return cls(device, "tiny", 32, 2, 2, 1, 4, not quick, False, "no", 3, 8, 3)
+        return cls(device, "tiny", 32, 2, 2, 1, 12, not quick, False, "no", 3, 8, 3)
 
 
 # ---------------------------------------------------------------------------------------------------- environment
