@@ -21,9 +21,7 @@ rawframes, named as the real data), ``<root>/kinetics2babel.tar`` with the four 
 """
 
 import colorsys
-import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import io
 import json
@@ -36,9 +34,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 from PIL import Image
 from tqdm.auto import tqdm
 
+from glad_hf.atomic import atomic_path, atomic_write_text
 from glad_hf.labels import K2B_LABELS, K400_CLASSES_PER_LABEL
 
 # The generator versions `SyntheticK2BConfig.version` chooses from (module docstring).
@@ -848,15 +848,10 @@ def _is_complete(root: Path, config_hash: str) -> bool:
     )
 
 
-@contextlib.contextmanager
-def _exclusive_lock(root: Path):
-    """One generator per root at a time (e.g. several training processes starting together)."""
-    with open(root / ".synthetic_k2b.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _exclusive_lock(root: Path) -> FileLock:
+    """One generator per root at a time (e.g. several training processes starting together); the others wait.
+    `filelock` rather than `fcntl`, so that the data package imports on Windows too."""
+    return FileLock(root / ".synthetic_k2b.lock")
 
 
 def generate_synthetic_k2b(
@@ -927,9 +922,7 @@ def generate_synthetic_k2b(
             }
             if config.version == 3:
                 metadata["temporal_gap"] = temporal_gap(config)
-            temp_metadata = staging / METADATA_FILENAME
-            temp_metadata.write_text(json.dumps(metadata, indent=2) + "\n")
-            os.replace(temp_metadata, root / METADATA_FILENAME)
+            atomic_write_text(root / METADATA_FILENAME, json.dumps(metadata, indent=2) + "\n")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return root
@@ -1014,9 +1007,7 @@ def save_preview_grid(
         fontsize=9,
     )
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp_path = path.with_name(f".{path.name}.tmp")
-    figure.savefig(temp_path, format="png", dpi=100)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
     plt.close(figure)
-    os.replace(temp_path, path)
     return path
