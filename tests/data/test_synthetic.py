@@ -332,12 +332,12 @@ def test_version_2_renders_as_before_version_3():
 def test_a_second_generator_waits_for_the_first_and_reuses_its_dataset(tiny_root, tmp_path, monkeypatch):
     """One generator per root at a time (a file lock): one arriving while another holds the root finds no
     dataset, waits for the lock, then reuses what the first wrote instead of generating again."""
-    from glad_hf.data import synthetic
+    from glad_hf.data.synthetic import writing
 
     root = tmp_path / "root"
     root.mkdir()
     checked, errors = threading.Event(), []
-    is_complete = synthetic._is_complete
+    is_complete = writing._is_complete
 
     def spy(*args):
         complete = is_complete(*args)
@@ -350,8 +350,8 @@ def test_a_second_generator_waits_for_the_first_and_reuses_its_dataset(tiny_root
         except Exception as error:  # reported by the assertion below
             errors.append(error)
 
-    monkeypatch.setattr(synthetic, "_is_complete", spy)
-    with synthetic._exclusive_lock(root):  # the first generator holds the root
+    monkeypatch.setattr(writing, "_is_complete", spy)
+    with writing._exclusive_lock(root):  # the first generator holds the root
         waiter = threading.Thread(target=second_generator)
         waiter.start()
         assert checked.wait(60)  # the second found no dataset ...
