@@ -7,13 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from glad_hf.atomic import atomic_path
-from glad_hf.data.synthetic.config import (
-    SyntheticK2BConfig,
-)
-from glad_hf.data.synthetic.render import (
-    render_source_video,
-    render_target_sequence,
-)
+from glad_hf.data.synthetic.config import SyntheticK2BConfig
+from glad_hf.data.synthetic.render import render_source_video, render_target_sequence
 
 
 def motion_path(frames: np.ndarray) -> np.ndarray:

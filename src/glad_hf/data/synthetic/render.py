@@ -5,16 +5,9 @@ import colorsys
 
 import numpy as np
 
-from glad_hf.data.synthetic.config import (
-    SyntheticK2BConfig,
-)
-from glad_hf.data.synthetic.one_shot import (
-    one_shot_trajectory,
-    source_action_trajectory,
-)
-from glad_hf.data.synthetic.periodic import (
-    motion_trajectory,
-)
+from glad_hf.data.synthetic.config import SyntheticK2BConfig
+from glad_hf.data.synthetic.one_shot import one_shot_trajectory, source_action_trajectory
+from glad_hf.data.synthetic.periodic import motion_trajectory
 from glad_hf.data.synthetic.trajectory import Trajectory, concatenate, held, walk
 
 

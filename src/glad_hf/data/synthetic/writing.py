@@ -19,10 +19,7 @@ from tqdm.auto import tqdm
 from glad_hf.atomic import atomic_write_text
 from glad_hf.data.synthetic.config import ANNOTATION_TAR, LIST_NAMES, METADATA_FILENAME, SyntheticK2BConfig
 from glad_hf.data.synthetic.plan import SourceItem, TargetItem, plan_source, plan_target, temporal_gap
-from glad_hf.data.synthetic.render import (
-    render_source_video,
-    render_target_sequence,
-)
+from glad_hf.data.synthetic.render import render_source_video, render_target_sequence
 
 
 def write_mp4(path: Path, frames: np.ndarray, fps: int) -> None:
