@@ -64,16 +64,8 @@ def test_make_stages_builds_the_table_and_its_temporal_modules():
         built.append(channels)
         return nn.Identity()
 
-    layers, channels = make_stages(
-        residual_block(50),
-        table,
-        in_channels=4,
-        base_channels=2,
-        dims=3,
-        config=NORM,
-        shift=nn.Identity,
-        non_local=non_local,
-    )
+    config = SimpleNamespace(depth=50, base_channels=2, **vars(NORM))  # bottlenecks, stage widths 2 and 4
+    layers, channels = make_stages(table, dims=3, config=config, shift=nn.Identity, non_local=non_local)
     assert channels == 16 and [len(layer) for layer in layers] == [2, 1]
     assert [block.shift is not None for layer in layers for block in layer] == [True, False, False]
     assert [block.non_local is not None for layer in layers for block in layer] == [False, True, False]
@@ -83,7 +75,6 @@ def test_make_stages_builds_the_table_and_its_temporal_modules():
 
 
 def test_make_stages_refuses_a_row_asking_for_a_module_it_cannot_build():
+    config = SimpleNamespace(depth=18, base_channels=2, **vars(NORM))
     with pytest.raises(ValueError, match="non_local=True"):
-        make_stages(
-            BasicBlock, [[BlockSpec(non_local=True)]], in_channels=2, base_channels=2, dims=3, config=NORM
-        )
+        make_stages([[BlockSpec(non_local=True)]], dims=3, config=config)

@@ -82,17 +82,33 @@ class BlockSpec:
 
 class _ResidualBlock(GradientCheckpointingLayer):
     """out = non_local(ReLU(branch(shift(x)) + shortcut(x))); `shift` and `non_local` are optional. A subclass
-    builds its convs, then calls `_add_shortcut`, which builds the rest (the order of mmaction's checkpoints and of
-    its random initialisation): `shift()` / `non_local(out_channels)` build those modules when given."""
+    builds its convs in `_add_branch`; the shortcut, `shift()` and `non_local(out_channels)` come after them (the
+    order of mmaction's checkpoints and of its random initialisation)."""
 
     expansion: int
 
-    def _add_shortcut(self, in_channels, out_channels, spec, *, dims, config, shift, non_local):
+    def __init__(
+        self,
+        in_channels: int,
+        planes: int,
+        spec: BlockSpec,
+        *,
+        dims: int,
+        config,
+        shift: Callable[[], nn.Module] | None = None,
+        non_local: Callable[[int], nn.Module] | None = None,
+    ):
+        super().__init__()
+        out_channels = planes * self.expansion
+        self._add_branch(in_channels, planes, spec, dims=dims, config=config)
         stride = (spec.temporal_stride, spec.spatial_stride, spec.spatial_stride)
         self.downsample = downsample(in_channels, out_channels, stride, dims=dims, config=config)
         self.relu = nn.ReLU(inplace=True)
         self.shift = None if shift is None else shift()
         self.non_local = None if non_local is None else non_local(out_channels)
+
+    def _add_branch(self, in_channels: int, planes: int, spec: BlockSpec, *, dims: int, config) -> None:
+        raise NotImplementedError
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -109,27 +125,13 @@ class BasicBlock(_ResidualBlock):
 
     expansion = 1
 
-    def __init__(
-        self,
-        in_channels: int,
-        planes: int,
-        spec: BlockSpec,
-        *,
-        dims: int,
-        config,
-        shift: Callable[[], nn.Module] | None = None,
-        non_local: Callable[[int], nn.Module] | None = None,
-    ):
-        super().__init__()
+    def _add_branch(self, in_channels, planes, spec, *, dims, config):
         t, s = spec.temporal_kernel, spec.spatial_stride
         stride = (spec.temporal_stride, s, s)
         self.conv1 = ConvBnAct(
             in_channels, planes, (t, 3, 3), stride, (t // 2, 1, 1), dims=dims, config=config
         )
         self.conv2 = ConvBnAct(planes, planes, (1, 3, 3), 1, (0, 1, 1), dims=dims, act=False, config=config)
-        self._add_shortcut(
-            in_channels, planes, spec, dims=dims, config=config, shift=shift, non_local=non_local
-        )
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv2(self.conv1(x))
@@ -141,19 +143,8 @@ class Bottleneck(_ResidualBlock):
 
     expansion = 4
 
-    def __init__(
-        self,
-        in_channels: int,
-        planes: int,
-        spec: BlockSpec,
-        *,
-        dims: int,
-        config,
-        shift: Callable[[], nn.Module] | None = None,
-        non_local: Callable[[int], nn.Module] | None = None,
-    ):
-        super().__init__()
-        t, s, out_channels = spec.temporal_kernel, spec.spatial_stride, planes * self.expansion
+    def _add_branch(self, in_channels, planes, spec, *, dims, config):
+        t, s = spec.temporal_kernel, spec.spatial_stride
         self.conv1 = ConvBnAct(
             in_channels,
             planes,
@@ -164,10 +155,7 @@ class Bottleneck(_ResidualBlock):
             config=config,
         )
         self.conv2 = ConvBnAct(planes, planes, (1, 3, 3), (1, s, s), (0, 1, 1), dims=dims, config=config)
-        self.conv3 = ConvBnAct(planes, out_channels, 1, dims=dims, act=False, config=config)
-        self._add_shortcut(
-            in_channels, out_channels, spec, dims=dims, config=config, shift=shift, non_local=non_local
-        )
+        self.conv3 = ConvBnAct(planes, planes * self.expansion, 1, dims=dims, act=False, config=config)
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv3(self.conv2(self.conv1(x)))
@@ -179,24 +167,23 @@ def residual_block(depth: int) -> type[_ResidualBlock]:
 
 
 def make_stages(
-    block: type[_ResidualBlock],
     table: list[list[BlockSpec]],
     *,
-    in_channels: int,
-    base_channels: int,
     dims: int,
     config,
     shift: Callable[[], nn.Module] | None = None,
     non_local: Callable[[int], nn.Module] | None = None,
 ) -> tuple[nn.ModuleList, int]:
-    """The stages of a ResNet from its block table (one list of `BlockSpec` per stage; stage i has width
-    `base_channels * 2**i`), as torchvision's `VideoResNet._make_layer`. `shift()` builds a block's shift and
-    `non_local(channels)` its non-local module, in the blocks whose row asks for one.
+    """The stages of a ResNet from its block table (one list of `BlockSpec` per stage), as torchvision's
+    `VideoResNet._make_layer`. `config` gives the block (`residual_block(config.depth)`) and the widths: the stem's
+    output `base_channels` enters stage 0, stage i has `base_channels * 2**i` planes. `shift()` builds a block's
+    shift and `non_local(channels)` its non-local module, in the blocks whose row asks for one.
     Returns (layers, output channels)."""
+    block = residual_block(config.depth)
+    in_channels = config.base_channels
     layers = nn.ModuleList()
     for stage, specs in enumerate(table):
-        planes = base_channels * 2**stage
-        out_channels = planes * block.expansion
+        planes = config.base_channels * 2**stage
         blocks = []
         for spec in specs:
             if (spec.shift and shift is None) or (spec.non_local and non_local is None):
@@ -212,6 +199,6 @@ def make_stages(
                     non_local=non_local if spec.non_local else None,
                 )
             )
-            in_channels = out_channels
+            in_channels = planes * block.expansion
         layers.append(nn.Sequential(*blocks))
     return layers, in_channels

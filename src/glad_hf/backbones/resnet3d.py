@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import BlockSpec, ConvBnAct, make_stages, residual_block
+from .blocks import BlockSpec, ConvBnAct, make_stages
 from .configuration_resnet3d import ResNet3dConfig
 
 
@@ -78,10 +78,7 @@ class ResNet3d(nn.Module):
         )
         self.pool2 = nn.MaxPool3d((2, 1, 1), (2, 1, 1)) if config.with_pool2 else nn.Identity()
         self.layers, self.num_features = make_stages(
-            residual_block(config.depth),
             block_table(config),
-            in_channels=config.base_channels,
-            base_channels=config.base_channels,
             dims=3,
             config=config,
             non_local=lambda channels: NonLocalBlock3d(channels, config),

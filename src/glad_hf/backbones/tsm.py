@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import BlockSpec, ConvBnAct, make_stages, residual_block
+from .blocks import BlockSpec, ConvBnAct, make_stages
 from .configuration_tsm import TSMConfig
 
 
@@ -74,10 +74,7 @@ class ResNetTSM(nn.Module):
         self.conv1 = ConvBnAct(config.in_channels, config.base_channels, 7, 2, 3, dims=2, config=config)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         self.layers, self.num_features = make_stages(
-            residual_block(config.depth),
             block_table(config),
-            in_channels=config.base_channels,
-            base_channels=config.base_channels,
             dims=2,
             config=config,
             shift=lambda: TemporalShift(config.num_segments, config.shift_div),
