@@ -203,3 +203,19 @@ def test_decoded_video_cache_decodes_each_video_once_and_evicts_by_bytes(tmp_pat
         cache.read(reader, paths[2], [22])
     with pytest.raises(ValueError, match="max_bytes"):
         readers.DecodedVideoCache(0)
+
+
+def test_one_video_extension_list_read_by_every_part_of_the_data_side(tmp_path):
+    """`VIDEO_EXTENSIONS` (no dots) is the one list: `is_video_file` (the folders layout's scan, prepare's report
+    filter) matches it in any case, and the background extractor finds a row's video of each extension."""
+    from glad_hf.data.background import resolve_video_source
+    from glad_hf.data.readers import VIDEO_EXTENSIONS, is_video_file
+
+    assert VIDEO_EXTENSIONS[0] == "mp4" and not [e for e in VIDEO_EXTENSIONS if e.startswith(".")]
+    assert is_video_file("class/x.MP4") and is_video_file(tmp_path / "b.webm")
+    assert not is_video_file("x.mp4.part") and not is_video_file("img_00001.jpg") and not is_video_file("mp4")
+    for extension in VIDEO_EXTENSIONS:
+        video = tmp_path / f"clip_{extension}.{extension}"
+        video.touch()
+        assert is_video_file(video)
+        assert resolve_video_source(tmp_path, f"clip_{extension}") == (video, "video")

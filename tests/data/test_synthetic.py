@@ -1,9 +1,11 @@
 import dataclasses
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -325,3 +327,46 @@ def test_version_2_renders_as_before_version_3():
     )
     assert hashlib.sha256(source.tobytes()).hexdigest()[:16] == "320be4f8d87b4132"
     assert hashlib.sha256(target.tobytes()).hexdigest()[:16] == "8339f33f153bc250"
+
+
+def test_a_second_generator_waits_for_the_first_and_reuses_its_dataset(tiny_root, tmp_path, monkeypatch):
+    """One generator per root at a time (a file lock): one arriving while another holds the root finds no
+    dataset, waits for the lock, then reuses what the first wrote instead of generating again."""
+    from glad_hf.data.synthetic import writing
+
+    root = tmp_path / "root"
+    root.mkdir()
+    checked, errors = threading.Event(), []
+    is_complete = writing._is_complete
+
+    def spy(*args):
+        complete = is_complete(*args)
+        checked.set()
+        return complete
+
+    def second_generator():
+        try:
+            generate(root)
+        except Exception as error:  # reported by the assertion below
+            errors.append(error)
+
+    monkeypatch.setattr(writing, "_is_complete", spy)
+    with writing._exclusive_lock(root):  # the first generator holds the root
+        waiter = threading.Thread(target=second_generator)
+        waiter.start()
+        assert checked.wait(60)  # the second found no dataset ...
+        waiter.join(0.5)
+        assert waiter.is_alive() and not (root / "k400").exists()  # ... and waits
+        shutil.copytree(tiny_root, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*"))
+        video = next((root / "k400").rglob("*.mp4"))
+        video.write_bytes(b"marker")  # a second generation would rewrite it
+    waiter.join(120)
+    assert not waiter.is_alive() and errors == []
+    assert video.read_bytes() == b"marker"
+
+
+def test_the_data_package_imports_without_fcntl():
+    """Windows has no `fcntl`; the generator's lock is `filelock`'s, so `import glad_hf.data` works there."""
+    code = "import sys; sys.modules['fcntl'] = None; import glad_hf.data.synthetic, glad_hf.data"
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -1,30 +1,18 @@
 """I3D ResNet3d with non-local blocks, exactly as mmaction2 0.x's `ResNet3d` computes it (SPEC §4a).
 
-Built from a block table like torchvision's video ResNet: `ResNet3dConfig.stage_blocks` gives blocks per stage,
-`inflate` / `non_local` give per-block flags. Module names follow mmaction's checkpoint layout where it reads
-well (`conv1.conv`, `conv1.bn`, `layer{L}.{b}.conv{n}`, `downsample`), so conversion is a short, explicit table.
+Built from a block table through the shared blocks of `blocks.py`, like torchvision's video ResNet:
+`ResNet3dConfig.stage_blocks` gives blocks per stage, `inflate` / `non_local` give per-block flags. Module names
+follow mmaction's checkpoint layout where it reads well (`conv1.conv`, `conv1.bn`, `layer{L}.{b}.conv{n}`,
+`downsample`), so conversion is a short, explicit table.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers.modeling_layers import GradientCheckpointingLayer
 
+from .blocks import BlockSpec, ConvBnAct, make_stages
 from .configuration_resnet3d import ResNet3dConfig
-
-
-class ConvBnAct3d(nn.Module):
-    """Bias-free Conv3d -> BatchNorm3d -> optional ReLU. [B, C_in, T, H, W] -> [B, C_out, T', H', W']."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *, act=True, config):
-        super().__init__()
-        self.conv = nn.Conv3d(in_channels, out_channels, kernel_size, stride, padding, bias=False)
-        self.bn = nn.BatchNorm3d(out_channels, eps=config.norm_eps, momentum=config.norm_momentum)
-        self.act = nn.ReLU(inplace=True) if act else nn.Identity()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.bn(self.conv(x)))
 
 
 class NonLocalBlock3d(nn.Module):
@@ -41,7 +29,7 @@ class NonLocalBlock3d(nn.Module):
         self.key = nn.Conv3d(channels, inner, 1)
         self.value = nn.Conv3d(channels, inner, 1)
         self.pool = nn.MaxPool3d((1, 2, 2)) if config.non_local_sub_sample else nn.Identity()
-        self.output = ConvBnAct3d(inner, channels, 1, act=False, config=config)
+        self.output = ConvBnAct(inner, channels, 1, dims=3, act=False, config=config)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, _, t, h, w = x.shape
@@ -53,60 +41,20 @@ class NonLocalBlock3d(nn.Module):
         return x + self.output(y)
 
 
-class BasicBlock3d(GradientCheckpointingLayer):
-    """Two-conv residual block (depths 18/34); an inflated block's first conv is 3x3x3, else 1x3x3."""
-
-    expansion = 1
-
-    def __init__(self, in_channels, planes, spatial_stride, temporal_stride, inflate, non_local, config):
-        super().__init__()
-        t = 3 if inflate else 1
-        stride = (temporal_stride, spatial_stride, spatial_stride)
-        self.conv1 = ConvBnAct3d(in_channels, planes, (t, 3, 3), stride, (t // 2, 1, 1), config=config)
-        self.conv2 = ConvBnAct3d(planes, planes, (1, 3, 3), 1, (0, 1, 1), act=False, config=config)
-        self.downsample = _shortcut(in_channels, planes, stride, config)
-        self.relu = nn.ReLU(inplace=True)
-        self.non_local = NonLocalBlock3d(planes, config) if non_local else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.conv2(self.conv1(x)) + identity)
-        return out if self.non_local is None else self.non_local(out)
-
-
-class Bottleneck3d(GradientCheckpointingLayer):
-    """1x1x1 (3x1x1 when inflated) -> 1x3x3 (spatial stride) -> 1x1x1 to 4*planes, + shortcut, ReLU, non-local."""
-
-    expansion = 4
-
-    def __init__(self, in_channels, planes, spatial_stride, temporal_stride, inflate, non_local, config):
-        super().__init__()
-        t = 3 if inflate else 1
-        out_channels = planes * self.expansion
-        self.conv1 = ConvBnAct3d(
-            in_channels, planes, (t, 1, 1), (temporal_stride, 1, 1), (t // 2, 0, 0), config=config
-        )
-        self.conv2 = ConvBnAct3d(
-            planes, planes, (1, 3, 3), (1, spatial_stride, spatial_stride), (0, 1, 1), config=config
-        )
-        self.conv3 = ConvBnAct3d(planes, out_channels, 1, act=False, config=config)
-        self.downsample = _shortcut(
-            in_channels, out_channels, (temporal_stride, spatial_stride, spatial_stride), config
-        )
-        self.relu = nn.ReLU(inplace=True)
-        self.non_local = NonLocalBlock3d(out_channels, config) if non_local else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.conv3(self.conv2(self.conv1(x))) + identity)
-        return out if self.non_local is None else self.non_local(out)
-
-
-def _shortcut(in_channels: int, out_channels: int, stride: tuple[int, int, int], config) -> nn.Module | None:
-    """1x1x1 strided conv + BN when the residual changes shape (mmaction's rule), else identity (None)."""
-    if in_channels == out_channels and stride == (1, 1, 1):
-        return None
-    return ConvBnAct3d(in_channels, out_channels, 1, stride, act=False, config=config)
+def block_table(config: ResNet3dConfig) -> list[list[BlockSpec]]:
+    """Per stage, per block: the first block of a stage takes the stage's strides; `inflate` / `non_local` flags."""
+    return [
+        [
+            BlockSpec(
+                spatial_stride=config.spatial_strides[stage] if index == 0 else 1,
+                temporal_stride=config.temporal_strides[stage] if index == 0 else 1,
+                temporal_kernel=3 if config.inflate[stage][index] else 1,
+                non_local=bool(config.non_local[stage][index]),
+            )
+            for index in range(num_blocks)
+        ]
+        for stage, num_blocks in enumerate(config.stage_blocks)
+    ]
 
 
 class ResNet3d(nn.Module):
@@ -115,40 +63,26 @@ class ResNet3d(nn.Module):
     def __init__(self, config: ResNet3dConfig):
         super().__init__()
         self.config = config
-        block_class = BasicBlock3d if config.depth < 50 else Bottleneck3d
         kt, kh, kw = config.conv1_kernel
-        self.conv1 = ConvBnAct3d(
+        self.conv1 = ConvBnAct(
             config.in_channels,
             config.base_channels,
             config.conv1_kernel,
             (config.conv1_stride_t, config.conv1_stride_s, config.conv1_stride_s),
             (kt // 2, kh // 2, kw // 2),
+            dims=3,
             config=config,
         )
         self.maxpool = nn.MaxPool3d(
             (1, 3, 3), (config.pool1_stride_t, config.pool1_stride_s, config.pool1_stride_s), (0, 1, 1)
         )
         self.pool2 = nn.MaxPool3d((2, 1, 1), (2, 1, 1)) if config.with_pool2 else nn.Identity()
-        in_channels = config.base_channels
-        self.layers = nn.ModuleList()
-        for stage, num_blocks in enumerate(config.stage_blocks):
-            planes = config.base_channels * 2**stage
-            blocks = []
-            for index in range(num_blocks):
-                blocks.append(
-                    block_class(
-                        in_channels,
-                        planes,
-                        config.spatial_strides[stage] if index == 0 else 1,
-                        config.temporal_strides[stage] if index == 0 else 1,
-                        config.inflate[stage][index],
-                        config.non_local[stage][index],
-                        config,
-                    )
-                )
-                in_channels = planes * block_class.expansion
-            self.layers.append(nn.Sequential(*blocks))
-        self.num_features = in_channels
+        self.layers, self.num_features = make_stages(
+            block_table(config),
+            dims=3,
+            config=config,
+            non_local=lambda channels: NonLocalBlock3d(channels, config),
+        )
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.conv1(pixel_values))

@@ -3,7 +3,8 @@
 
 Frames of a view are folded into the batch ([B, C, T, H, W] -> [B*T, C, H, W], frames of one video adjacent), so
 every BatchNorm2d normalises over all frames of one backbone call: the batch-norm grouping of SPEC §3 holds as for
-I3D. Module names follow mmaction's checkpoint layout (`conv1.conv`, `conv1.bn`, `layer{L}.{b}.conv{n}`,
+I3D. The residual blocks are the shared ones of `blocks.py`, run per frame (`dims=2`), built from a block table.
+Module names follow mmaction's checkpoint layout (`conv1.conv`, `conv1.bn`, `layer{L}.{b}.conv{n}`,
 `downsample`), except that the shift is a parameter-free step of the block rather than a wrapper around its first
 conv, so mmaction's `conv1.conv.net.weight` is our `conv1.conv.weight` (the converter's table says so).
 """
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers.modeling_layers import GradientCheckpointingLayer
 
+from .blocks import BlockSpec, ConvBnAct, make_stages
 from .configuration_tsm import TSMConfig
 
 
@@ -34,67 +35,33 @@ def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int) -> torch.
     return out.view(frames, channels, height, width)
 
 
-class ConvBnAct2d(nn.Module):
-    """Bias-free Conv2d -> BatchNorm2d -> optional ReLU. [N, C_in, H, W] -> [N, C_out, H', W']."""
+class TemporalShift(nn.Module):
+    """`temporal_shift` as a parameter-free module, the step a TSM block applies to its residual branch's input."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *, act=True, config):
+    def __init__(self, num_segments: int, shift_div: int):
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=False)
-        self.bn = nn.BatchNorm2d(out_channels, eps=config.norm_eps, momentum=config.norm_momentum)
-        self.act = nn.ReLU(inplace=True) if act else nn.Identity()
+        self.num_segments, self.shift_div = num_segments, shift_div
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.bn(self.conv(x)))
+        return temporal_shift(x, self.num_segments, self.shift_div)
+
+    def extra_repr(self) -> str:
+        return f"num_segments={self.num_segments}, shift_div={self.shift_div}"
 
 
-class BasicBlockTSM(GradientCheckpointingLayer):
-    """3x3 (stride) -> 3x3, + shortcut, ReLU; the residual branch's input is temporally shifted when `shift`."""
-
-    expansion = 1
-
-    def __init__(self, in_channels: int, planes: int, stride: int, shift: bool, config: TSMConfig):
-        super().__init__()
-        self.shift = shift
-        self.num_segments, self.shift_div = config.num_segments, config.shift_div
-        self.conv1 = ConvBnAct2d(in_channels, planes, 3, stride, 1, config=config)
-        self.conv2 = ConvBnAct2d(planes, planes, 3, 1, 1, act=False, config=config)
-        self.downsample = _shortcut(in_channels, planes, stride, config)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        residual = temporal_shift(x, self.num_segments, self.shift_div) if self.shift else x
-        return self.relu(self.conv2(self.conv1(residual)) + identity)
-
-
-class BottleneckTSM(GradientCheckpointingLayer):
-    """1x1 -> 3x3 (stride, pytorch style) -> 1x1 to 4*planes, + shortcut, ReLU; the residual branch's input is
-    temporally shifted when `shift` (mmaction's shift_place="blockres")."""
-
-    expansion = 4
-
-    def __init__(self, in_channels: int, planes: int, stride: int, shift: bool, config: TSMConfig):
-        super().__init__()
-        self.shift = shift
-        self.num_segments, self.shift_div = config.num_segments, config.shift_div
-        out_channels = planes * self.expansion
-        self.conv1 = ConvBnAct2d(in_channels, planes, 1, config=config)
-        self.conv2 = ConvBnAct2d(planes, planes, 3, stride, 1, config=config)
-        self.conv3 = ConvBnAct2d(planes, out_channels, 1, act=False, config=config)
-        self.downsample = _shortcut(in_channels, out_channels, stride, config)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        residual = temporal_shift(x, self.num_segments, self.shift_div) if self.shift else x
-        return self.relu(self.conv3(self.conv2(self.conv1(residual))) + identity)
-
-
-def _shortcut(in_channels: int, out_channels: int, stride: int, config: TSMConfig) -> nn.Module | None:
-    """1x1 strided conv + BN when the residual changes shape (mmaction's rule), else identity (None)."""
-    if in_channels == out_channels and stride == 1:
-        return None
-    return ConvBnAct2d(in_channels, out_channels, 1, stride, act=False, config=config)
+def block_table(config: TSMConfig) -> list[list[BlockSpec]]:
+    """Per stage, per block: spatial strides 1, 2, 2, 2 on a stage's first block; a shift on every
+    `shift_block_interval`-th block (mmaction's shift_place="blockres")."""
+    return [
+        [
+            BlockSpec(
+                spatial_stride=2 if stage > 0 and index == 0 else 1,
+                shift=index % config.shift_block_interval == 0,
+            )
+            for index in range(num_blocks)
+        ]
+        for stage, num_blocks in enumerate(config.stage_blocks)
+    ]
 
 
 class ResNetTSM(nn.Module):
@@ -104,21 +71,14 @@ class ResNetTSM(nn.Module):
     def __init__(self, config: TSMConfig):
         super().__init__()
         self.config = config
-        block_class = BasicBlockTSM if config.depth < 50 else BottleneckTSM
-        self.conv1 = ConvBnAct2d(config.in_channels, config.base_channels, 7, 2, 3, config=config)
+        self.conv1 = ConvBnAct(config.in_channels, config.base_channels, 7, 2, 3, dims=2, config=config)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        in_channels = config.base_channels
-        self.layers = nn.ModuleList()
-        for stage, num_blocks in enumerate(config.stage_blocks):
-            planes = config.base_channels * 2**stage
-            stride = 1 if stage == 0 else 2
-            blocks = []
-            for index in range(num_blocks):
-                shift = index % config.shift_block_interval == 0
-                blocks.append(block_class(in_channels, planes, stride if index == 0 else 1, shift, config))
-                in_channels = planes * block_class.expansion
-            self.layers.append(nn.Sequential(*blocks))
-        self.num_features = in_channels
+        self.layers, self.num_features = make_stages(
+            block_table(config),
+            dims=2,
+            config=config,
+            shift=lambda: TemporalShift(config.num_segments, config.shift_div),
+        )
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         if pixel_values.ndim != 5 or pixel_values.shape[2] != self.config.num_segments:

@@ -6,7 +6,6 @@ one JPEG under an output root that mirrors the video's relative path (``<out>/<c
 """
 
 import os
-import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -18,12 +17,12 @@ from PIL import Image
 from torchvision.transforms.v2 import functional as F
 from tqdm.auto import tqdm
 
+from glad_hf.atomic import atomic_path
 from glad_hf.data.prepare import check_shard, shard_items
-from glad_hf.data.readers import FrameReadError, VideoFileReader, read_frames
+from glad_hf.data.readers import VIDEO_EXTENSIONS, FrameReadError, VideoFileReader, read_frames
 from glad_hf.data.transforms import resize_short_side
 
 BACKGROUND_SUFFIXES = (".jpg", ".jpeg", ".png")
-VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".avi", ".mov")
 
 
 def median_background(frames: np.ndarray) -> np.ndarray:
@@ -162,16 +161,8 @@ def _read_task_frames(task: BackgroundTask) -> np.ndarray:
 
 def _extract_one(task: BackgroundTask) -> str:
     background = median_background(_read_task_frames(task))
-    output = Path(task.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_path = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        Image.fromarray(background).save(temp_path, format="JPEG", quality=95)
-        os.replace(temp_path, output)
-    finally:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
+    with atomic_path(task.output) as temporary:
+        Image.fromarray(background).save(temporary, format="JPEG", quality=95)
     return task.output
 
 
@@ -180,12 +171,12 @@ def resolve_video_source(data_root: Path, rel_path: str) -> tuple[Path, str]:
     folder = data_root / rel_path
     if folder.is_dir():
         return folder, "rawframes"
-    for suffix in VIDEO_SUFFIXES:
-        video = data_root / f"{rel_path}{suffix}"
+    for extension in VIDEO_EXTENSIONS:
+        video = data_root / f"{rel_path}.{extension}"
         if video.is_file():
             return video, "video"
     raise FileNotFoundError(
-        f"no rawframe folder {folder}/ nor video file {folder}{{{','.join(VIDEO_SUFFIXES)}}} for row {rel_path!r}"
+        f"no rawframe folder {folder}/ nor video file {folder}.{{{','.join(VIDEO_EXTENSIONS)}}} for row {rel_path!r}"
     )
 
 

@@ -71,7 +71,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -85,10 +84,10 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from glad_hf.data.readers import FRAME_FILENAME_TEMPLATE, FrameReadError
+from glad_hf.atomic import atomic_write_text
+from glad_hf.data.readers import FRAME_FILENAME_TEMPLATE, VIDEO_EXTENSIONS, FrameReadError
 from glad_hf.data.transforms import resize_short_side
 
-VIDEO_EXTENSIONS = ("mp4", "avi", "mkv", "webm", "mov")
 STATUSES = ("written", "done_earlier", "missing", "unreadable", "too_short")
 BAD_STATUSES = ("missing", "unreadable", "too_short")
 REPORT_FORMAT = "glad_hf.prepare_rawframes"
@@ -616,21 +615,6 @@ def _check_settings(
         "quality": integer("quality", quality, 1, 100),
         "min_frames": integer("min_frames", min_frames, 1),
     }
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in its folder and ``os.replace``."""
-    path = Path(path)
-    handle, temp_path = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp_path, path)
-    finally:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
 
 
 def read_prepare_reports(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> dict[str, str]:

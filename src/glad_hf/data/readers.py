@@ -17,6 +17,9 @@ import numpy as np
 from PIL import Image
 
 FRAME_FILENAME_TEMPLATE = "img_{:05d}.jpg"
+# The video files the data side reads (lowercase, without the dot), in the order a row's video is looked for when
+# its path has no extension (`glad_hf.data.background.resolve_video_source`).
+VIDEO_EXTENSIONS = ("mp4", "webm", "mkv", "avi", "mov")
 VIDEO_BACKENDS = ("auto", "torchcodec", "decord", "pyav")
 # "auto" tries the installed decoders in this order, the fastest first as measured by scripts/benchmark_decoding.py
 # (docs/data_path.md, "Decoders"); PyAV, a dependency, is the fallback that always works.
@@ -27,6 +30,11 @@ AUTO_JPEG_BACKENDS = ("torchcodec", "torchvision", "pil")
 # Readers a process inherited through fork (DataLoader workers): destroying a decord reader there waits forever
 # on decoding threads that stayed in the parent, so they are kept here, unused, for the process's lifetime.
 _READERS_FROM_PARENT = []
+
+
+def is_video_file(path: str | os.PathLike) -> bool:
+    """Whether a file name ends with one of `VIDEO_EXTENSIONS`, in any case ("a/x.MP4" is a video)."""
+    return os.path.splitext(path)[1][1:].lower() in VIDEO_EXTENSIONS
 
 
 class FrameReadError(RuntimeError):

@@ -27,13 +27,13 @@ from glad_hf.data.synthetic import (
     MOTION_PATTERNS,
     ONE_SHOT_ACTIONS,
     Trajectory,
-    _source_actor,
     held,
     motion_trajectory,
     one_shot_trajectory,
     render_actor,
     source_background,
 )
+from glad_hf.data.synthetic.render import _source_actor
 from glad_hf.data.video_datasets import GladClipDataset
 
 # Bump when the rendering changes, so that models pre-trained on older renders are not reused.

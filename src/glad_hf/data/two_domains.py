@@ -32,13 +32,12 @@ from datasets.builder import Key
 
 from glad_hf.data.annotations import MEDIA, AnnotationError
 from glad_hf.data.builder import DOMAIN_NAMES, FEATURES
-from glad_hf.data.readers import FRAME_FILENAME_TEMPLATE
+from glad_hf.data.readers import FRAME_FILENAME_TEMPLATE, VIDEO_EXTENSIONS, is_video_file
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("lists", "folders")
 SPLITS = ("train", "test")
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov")
 # `num_frames` of a video whose length no list gives: the whole video, its length read when decoding.
 WHOLE_VIDEO = -1
 # Folder of the "test" split in the folders layout: `test/`, else `val/`.
@@ -465,7 +464,7 @@ def scan_domain_folder(root: str | os.PathLike, template: str, *, domain: str = 
             for entry in sorted(os.scandir(class_entry.path), key=lambda e: e.name):
                 if entry.name.startswith("."):
                     continue
-                if entry.is_file() and os.path.splitext(entry.name)[1].lower() in VIDEO_EXTENSIONS:
+                if entry.is_file() and is_video_file(entry.name):
                     items.append([entry.name, "video", 0, WHOLE_VIDEO])
                 elif entry.is_dir() and (frames := _frame_numbers(entry.path, pattern, template)):
                     items.append([entry.name, "rawframes", frames[0], len(frames)])
@@ -473,7 +472,7 @@ def scan_domain_folder(root: str | os.PathLike, template: str, *, domain: str = 
                     skipped.append(os.path.join(class_entry.name, entry.name))
         if not any(classes.values()):
             raise FileNotFoundError(
-                f"no videos in {domain} folder {folder}: expected <class>/<name>{{{','.join(VIDEO_EXTENSIONS)}}} "
+                f"no videos in {domain} folder {folder}: expected <class>/<name>.{{{','.join(VIDEO_EXTENSIONS)}}} "
                 f"or rawframe folders <class>/<name>/{template.format(1)}; found {len(classes)} class folders"
                 + (f" holding {skipped[:5]}" if skipped else "")
             )

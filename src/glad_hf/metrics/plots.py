@@ -2,7 +2,6 @@
 
 import math
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -10,20 +9,14 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from glad_hf.atomic import atomic_path
+
 
 def _save_figure_atomically(figure: Figure, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
-    temporary_path = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary_path, "xb") as file:
-            figure.savefig(file, format="png", dpi=120, bbox_inches="tight")
-        os.replace(temporary_path, path)
-    except BaseException:
-        temporary_path.unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as temporary, open(temporary, "xb") as file:
+        figure.savefig(file, format="png", dpi=120, bbox_inches="tight")
+    return Path(path)
 
 
 def save_confusion_matrix_png(

@@ -29,7 +29,8 @@ from ..data import (
     load_two_domains,
 )
 from ..data.annotations import read_annotation_tar
-from ..data.prepare import VIDEO_EXTENSIONS, read_prepare_reports
+from ..data.prepare import read_prepare_reports
+from ..data.readers import is_video_file
 from ..data.synthetic import METADATA_FILENAME
 from .arguments import DataArguments, GladTrainingArguments
 
@@ -123,11 +124,7 @@ def load_domains(data_args: DataArguments) -> dict:
 def _listed(path: str, keys: set[str]) -> bool:
     """Whether a row's media path, less its video extension, ends with one of the report's keys (paths relative to
     the folder prepare_rawframes read, which may sit anywhere above the row's file)."""
-    stem = (
-        Path(path).with_suffix("")
-        if Path(path).suffix.lstrip(".").lower() in VIDEO_EXTENSIONS
-        else Path(path)
-    )
+    stem = Path(path).with_suffix("") if is_video_file(path) else Path(path)
     parts = stem.parts
     return any("/".join(parts[i:]) in keys for i in range(len(parts)))
 
