@@ -18,7 +18,6 @@ import re
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from importlib import resources
@@ -29,6 +28,7 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
+from .atomic import atomic_write_text
 from .remote_code import add_remote_code as write_remote_code
 
 logger = logging.getLogger(__name__)
@@ -124,23 +124,6 @@ def eval_results_from_metrics(
             )
         )
     return results
-
-
-def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` through a temporary file in the same folder and `os.replace`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8", newline="") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -421,8 +404,8 @@ def write_converted_model_card(folder: str | os.PathLike, provenance: Mapping, *
     `folder`, each atomically; returns the card's path."""
     folder = Path(folder)
     card = render_converted_model_card(provenance, **kwargs)
-    write_text_atomically(folder / PROVENANCE_FILE_NAME, json.dumps(provenance, indent=2) + "\n")
-    return write_text_atomically(folder / "README.md", str(card))
+    atomic_write_text(folder / PROVENANCE_FILE_NAME, json.dumps(provenance, indent=2) + "\n")
+    return atomic_write_text(folder / "README.md", str(card))
 
 
 def conversion_provenance(checkpoint: str | os.PathLike, conversion: Mapping) -> dict:

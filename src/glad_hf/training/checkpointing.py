@@ -17,7 +17,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from ..publishing import write_text_atomically
+from ..atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +140,3 @@ def atomic_write_json(path: str | os.PathLike, obj, indent: int = 2) -> Path:
     """Write `obj` as JSON to `path` through a temporary file and `os.replace`. Numpy/torch values are
     converted with `.tolist()`. Returns `path`."""
     return atomic_write_text(path, json.dumps(obj, indent=indent, default=_to_json_value) + "\n")
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` through a temporary file, fsync and `os.replace`. Returns `path`."""
-    return write_text_atomically(path, text)
