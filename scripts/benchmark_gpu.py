@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from glad_hf.data.benchmark_media import load_benchmark_domains, stage2_benchmark_dataset
-from glad_hf.training.gpu_check import jpeg_decode_rates, stage2_throughput, write_mini_k2b
+from glad_hf.training.throughput import jpeg_decode_rates, stage2_throughput, write_mini_k2b
 
 
 def main() -> None:

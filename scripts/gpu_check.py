@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from glad_hf.training.gpu_check import GpuCheckSettings, report_table, run_gpu_check
+from glad_hf.training.gpu_check import GpuCheckSettings, run_gpu_check
+from glad_hf.training.gpu_check_report import report_table
 
 
 def main() -> None:

@@ -9,6 +9,20 @@ import numpy as np
 import torch
 
 from glad_hf import GladConfig
+from glad_hf.data.synthetic import SyntheticK2BConfig
+
+# A synthetic K->B small enough for end-to-end training tests: 3 classes at 32x32, a dozen source clips.
+TINY_DATA = SyntheticK2BConfig(
+    num_classes=3,
+    frame_size=32,
+    source_train_per_class=4,
+    source_test_per_class=2,
+    source_num_frames=(20, 30),
+    target_train_sequences=2,
+    target_test_sequences=1,
+    segments_per_sequence=(3, 4),
+    target_segment_range=(16, 40),
+)
 
 
 def tiny_config(**overrides) -> GladConfig:

@@ -6,7 +6,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from glad_hf.training.gpu_check import GpuCheckSettings, SyncRecorder, report_table
+from glad_hf.training.gpu_check import GpuCheckSettings
+from glad_hf.training.gpu_check_report import report_table
+from glad_hf.training.sync_debug import SyncRecorder
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from safetensors.torch import load_file
 
-from glad_hf.data import SyntheticK2BConfig, generate_synthetic_k2b
+from glad_hf.data import generate_synthetic_k2b
 from glad_hf.training import stage1_sweep
 from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.benchmark import run_synthetic_benchmark
@@ -19,18 +19,7 @@ from glad_hf.training.stage1_sweep import (
     summarize_sweep,
     sweep_table,
 )
-
-TINY_DATA = SyntheticK2BConfig(
-    num_classes=3,
-    frame_size=32,
-    source_train_per_class=4,
-    source_test_per_class=2,
-    source_num_frames=(20, 30),
-    target_train_sequences=2,
-    target_test_sequences=1,
-    segments_per_sequence=(3, 4),
-    target_segment_range=(16, 40),
-)
+from helpers import TINY_DATA
 
 
 def _tol_weights(root, output_dir, scale: str, steps: str) -> dict:

@@ -13,25 +13,13 @@ import torch
 from huggingface_hub import ModelCard
 
 from glad_hf import GladForTemporalOrderLearning, GladForVideoClassification
-from glad_hf.data import SyntheticK2BConfig, SyntheticMotionConfig, generate_synthetic_k2b
+from glad_hf.data import SyntheticMotionConfig, generate_synthetic_k2b
 from glad_hf.training import loop
 from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.run import run_training
-from helpers import crash_at_step
+from helpers import TINY_DATA, crash_at_step
 
 REPO = Path(__file__).resolve().parents[2]
-
-TINY_DATA = SyntheticK2BConfig(
-    num_classes=3,
-    frame_size=32,
-    source_train_per_class=4,
-    source_test_per_class=2,
-    source_num_frames=(20, 30),
-    target_train_sequences=2,
-    target_test_sequences=1,
-    segments_per_sequence=(3, 4),
-    target_segment_range=(16, 40),
-)
 
 
 @pytest.fixture(scope="module")

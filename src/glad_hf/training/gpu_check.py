@@ -13,7 +13,8 @@ how fast? One table (and JSON) in three parts, each reported even when another o
    host-device synchronisation is recorded (`torch.cuda.set_sync_debug_mode`) and named by its line; its stage-2
    steps/s against the model-only rate; the last model evaluated.
 
-Without CUDA the same sequence runs with the tiny model at 32 pixels on the CPU: a dry run, which says so.
+Without CUDA the same sequence runs with the tiny model at 32 pixels on the CPU: a dry run, which says so. The timed
+steps are `throughput.py`'s, the sync counting `sync_debug.py`'s, the markdown `gpu_check_report.py`'s.
 """
 
 from __future__ import annotations
@@ -28,25 +29,16 @@ import signal
 import sys
 import time
 import traceback
-import warnings
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
 
-from ..configuration_glad import GladConfig
-from ..data.benchmark_media import (
-    load_benchmark_domains,
-    stage2_benchmark_dataset,
-    write_backgrounds,
-    write_benchmark_data,
-)
+from ..data.benchmark_media import load_benchmark_domains, stage2_benchmark_dataset
 from ..data.readers import AUTO_JPEG_BACKENDS, AUTO_VIDEO_BACKENDS, decoder_available
-from ..data.transforms import finish_batch
-from ..modeling_glad import GladForVideoClassification
+from .sync_debug import SyncRecorder
+from .throughput import jpeg_decode_rates, stage2_throughput, write_mini_k2b
 
 # What `pip install glad_hf` brings (setup.cfg), looked up by distribution name.
 DEPENDENCIES = (
@@ -126,146 +118,6 @@ def environment(device: str) -> dict:
     else:
         info["device_name"] = platform.processor() or platform.machine()
     return info
-
-
-# ------------------------------------------------------------------------------------------ stage-2 throughput
-
-
-def build_model(model_size: str, num_labels: int) -> GladForVideoClassification:
-    """A GLAD with all three domain classifiers: the paper's I3D R50-NL, or the tiny test model."""
-    settings = dict(domain_alignment=("local", "global", "cross"), num_labels=num_labels)
-    config = GladConfig.tiny(**settings) if model_size == "tiny" else GladConfig(**settings)
-    return GladForVideoClassification(config)
-
-
-def to_device(batch: dict, device: torch.device) -> dict:
-    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def make_step(model, optimizer, device: torch.device, *, bf16: bool, channels_last: bool) -> Callable:
-    """One stage-2 training step on a collated batch already on `device`: finish it, forward source + target with all
-    domain losses, backward, SGD step."""
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    memory_format = torch.channels_last_3d if channels_last else torch.contiguous_format
-    model.to(device, memory_format=memory_format)
-
-    def step(batch: dict) -> None:
-        batch = finish_batch(batch)
-        with autocast:
-            out = model(
-                batch["pixel_values"].contiguous(),
-                labels=batch["labels"],
-                target_pixel_values=batch["target_pixel_values"].contiguous(),
-            )
-        out.loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    return step
-
-
-def time_steps(step: Callable, batches: Callable, device: torch.device, steps: int) -> float:
-    """Steps/s over `steps` steps after one warm-up step; `batches()` gives each step's batch."""
-    step(batches())
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        step(batches())
-    synchronize(device)
-    return steps / (time.perf_counter() - start)
-
-
-def stage2_throughput(
-    dataset,
-    *,
-    device: torch.device,
-    model_size: str,
-    batch_size: int,
-    steps: int,
-    workers: int,
-    prefetch_factor: int = 4,
-    bf16: bool = True,
-    channels_last: bool = True,
-    compile: bool = False,
-) -> dict:
-    """Stage-2 steps/s of a fresh model, model only (one batch on the device, reused) and through a DataLoader over
-    `dataset` (shuffled, `workers` workers, pinned memory on CUDA), with the peak device memory of both."""
-    torch.manual_seed(0)
-    model = build_model(model_size, num_labels=12).train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
-    step = make_step(model, optimizer, device, bf16=bf16, channels_last=channels_last)
-    if compile:
-        model.compile()
-    loader = DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=workers,
-        prefetch_factor=prefetch_factor if workers else None,
-        pin_memory=device.type == "cuda",
-        persistent_workers=workers > 0,
-    )
-
-    def loader_batches():
-        while True:
-            for batch in loader:
-                yield to_device(batch, device)
-
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-    fixed = to_device(next(iter(DataLoader(dataset, batch_size=batch_size))), device)
-    started = time.perf_counter()
-    model_only = time_steps(step, lambda: fixed, device, steps)
-    model_only_seconds = time.perf_counter() - started
-    stream = loader_batches()
-    with_loader = time_steps(step, lambda: next(stream), device, steps)
-    peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
-    return {
-        "compile": compile,
-        "model_only_steps_per_s": model_only,
-        "with_loader_steps_per_s": with_loader,
-        "loader_fraction_of_model_only": with_loader / model_only,
-        "samples_per_s_with_loader": with_loader * batch_size,
-        "peak_device_memory_gib": peak,
-        "model_only_seconds_with_warmup": model_only_seconds,  # compile time shows here
-    }
-
-
-def jpeg_decode_rates(folder: Path, device: torch.device, repeats: int = 5) -> dict[str, float]:
-    """Frames/s of torchcodec's batched `decode_jpeg` on 22 frames of `folder`, on the CPU and on a CUDA `device`
-    (nvJPEG); empty without torchcodec."""
-    if not decoder_available("torchcodec"):
-        return {}
-    from torchcodec.decoders import decode_jpeg
-
-    data = [path.read_bytes() for path in sorted(folder.glob("img_*.jpg"))[:22]]
-    rates = {}
-    for name, target in [("cpu", "cpu")] + ([("device", device)] if device.type == "cuda" else []):
-        decode_jpeg(data, device=target)
-        synchronize(device)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            decode_jpeg(data, device=target)
-        synchronize(device)
-        rates[name] = repeats * len(data) / (time.perf_counter() - start)
-    return rates
-
-
-def write_mini_k2b(root: Path, num_videos: int) -> tuple[Path, Path]:
-    """The mini Kinetics->BABEL as rawframes under `root` (once; reused when present) and its backgrounds."""
-    data_root, backgrounds = root / "rawframes", root / "backgrounds"
-    if not (data_root / "kinetics2babel.tar").is_file():
-        write_benchmark_data(root, num_videos, gops=[])
-    if not backgrounds.is_dir():
-        write_backgrounds(backgrounds)
-    return data_root, backgrounds
 
 
 # ------------------------------------------------------------------------------------- the training entry point
@@ -359,48 +211,6 @@ def run_until_first_checkpoint(argv: list, mixed_precision: str, checkpoints: Pa
     }
 
 
-class SyncRecorder:
-    """Every host-device synchronisation of CUDA work while active (`torch.cuda.set_sync_debug_mode("warn")`), counted
-    by the innermost glad_hf line that caused it, and whether it ran inside an optimiser step of the loop or around
-    it (checkpoints, validation, evaluation)."""
-
-    # Frames under which a sync inside `loop.train` is not part of an optimiser step: setting up, resuming, saving,
-    # validating.
-    LOOP_EXTRAS = (
-        "prepare", "_resume", "free_memory", "_save_checkpoint", "validate", "predict", "evaluate_temporal_order",
-        "finish_stage",
-    )  # fmt: skip
-
-    def __init__(self) -> None:
-        self.sites: Counter = Counter()
-        self.in_steps: Counter = Counter()
-
-    def _record(self, message, category, filename, lineno, file=None, line=None) -> None:
-        if "synchronizing" not in str(message):
-            self._previous(message, category, filename, lineno, file, line)
-            return
-        frames = [f for f in traceback.extract_stack()[:-1] if not f.filename.endswith("warnings.py")]
-        ours = [f for f in frames if "glad_hf" in f.filename and not f.filename.endswith("gpu_check.py")]
-        site = ours[-1] if ours else frames[-1]
-        name = f"{Path(site.filename).name}:{site.lineno} {site.name}: {(site.line or '').strip()[:80]}"
-        self.sites[name] += 1
-        in_loop = any(f.name == "train" and f.filename.endswith("loop.py") for f in frames)
-        if in_loop and not any(f.name in self.LOOP_EXTRAS for f in frames):
-            self.in_steps[name] += 1
-
-    @contextlib.contextmanager
-    def recording(self):
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            self._previous, warnings.showwarning = warnings.showwarning, self._record
-            torch.cuda.set_sync_debug_mode("warn")
-            try:
-                yield self
-            finally:
-                torch.cuda.set_sync_debug_mode("default")
-                warnings.showwarning = self._previous
-
-
 def cli_check(settings: GpuCheckSettings, work_dir: Path, *, data_root: Path, backgrounds: Path) -> dict:
     """Kill a training run after its first stage-2 checkpoint, resume it with the same command, evaluate its model."""
     from .arguments import DataArguments
@@ -420,7 +230,9 @@ def cli_check(settings: GpuCheckSettings, work_dir: Path, *, data_root: Path, ba
     tol_written = tol_done.stat().st_mtime_ns if tol_done.is_file() else None
     started = time.perf_counter()
     with recorder.recording() if cuda else contextlib.nullcontext():
-        metrics = _train(argv, settings.mixed_precision)  # the same command: the folder's interrupted run resumes
+        metrics = _train(
+            argv, settings.mixed_precision
+        )  # the same command: the folder's interrupted run resumes
     glad = metrics["glad"]
     report["resumed_run"] = {
         "seconds": time.perf_counter() - started,
@@ -518,85 +330,3 @@ def run_gpu_check(work_dir: Path, output: Path, settings: GpuCheckSettings | Non
         report["cli_fraction_of_model_only"] = cli["glad_steps_per_s"] / eager["model_only_steps_per_s"]
     output.write_text(json.dumps(report, indent=2, default=str))
     return report
-
-
-def _figure(value, spec: str = ".2f", unit: str = "") -> str:
-    return "—" if value is None else f"{value:{spec}}{unit}"
-
-
-def report_table(report: dict) -> str:
-    """The check as markdown: the machine, then one row per measurement (failed parts name their error)."""
-    env = report.get("environment", {})
-    settings = report["settings"]
-    lines = []
-    if report["dry_run"]:
-        lines.append(
-            "**Dry run on the CPU** (no CUDA device): the tiny model at 32 px; no figure below is a GPU's.\n"
-        )
-    lines += [
-        f"Machine: {env.get('device_name', '?')}"
-        + (f", {env['device_memory_gib']:.0f} GiB" if "device_memory_gib" in env else "")
-        + f", {env.get('cpu_count', '?')} CPU cores; torch {env.get('torch', '?')}, CUDA {env.get('cuda')}, "
-        f"cuDNN {env.get('cudnn')}; decoders: video {', '.join(env.get('video_decoders', [])) or 'none'}, "
-        f"JPEG {', '.join(env.get('jpeg_decoders', [])) or 'none'}"
-        + (f"; missing: {', '.join(env['missing_dependencies'])}" if env.get("missing_dependencies") else ""),
-        "",
-        f"Model {settings['model_size']} at {settings['crop_size']}², {settings['batch_size']} + "
-        f"{settings['batch_size']} clips per step, mixed precision {settings['mixed_precision']}, "
-        f"{settings['workers']} loader workers, mini K→B rawframes ({settings['num_videos']} videos per domain).",
-        "",
-        "| part | figure | value |",
-        "|---|---|---:|",
-    ]
-    for name in (
-        "environment",
-        "data",
-        "throughput_eager",
-        "throughput_compiled",
-        "jpeg_decoding",
-        "training_cli",
-    ):
-        part = report.get(name)
-        if isinstance(part, dict) and "error" in part:
-            lines.append(f"| {name} | **failed** | {part['error'][:120]} |")
-    for name, label in (("throughput_eager", "eager"), ("throughput_compiled", "torch.compile")):
-        part = report.get(name) or {}
-        if "model_only_steps_per_s" not in part:
-            continue
-        lines += [
-            f"| stage 2, {label} | model only, steps/s | {_figure(part['model_only_steps_per_s'])} |",
-            f"| stage 2, {label} | with the real loader, steps/s | {_figure(part['with_loader_steps_per_s'])} |",
-            f"| stage 2, {label} | loader / model only | {_figure(100 * part['loader_fraction_of_model_only'], '.0f', ' %')} |",
-            f"| stage 2, {label} | peak device memory | {_figure(part['peak_device_memory_gib'], '.1f', ' GiB')} |",
-        ]  # fmt: skip
-    eager, compiled = report.get("throughput_eager") or {}, report.get("throughput_compiled") or {}
-    if "model_only_steps_per_s" in eager and "model_only_steps_per_s" in compiled:
-        gain = compiled["model_only_steps_per_s"] / eager["model_only_steps_per_s"]
-        lines.append(f"| stage 2 | torch.compile / eager, model only | {gain:.2f}× |")
-    for where, rate in (report.get("jpeg_decoding") or {}).items():
-        if where not in ("error", "traceback"):
-            lines.append(f"| JPEG decoding (torchcodec) | {where}, frames/s | {rate:.0f} |")
-    cli = report.get("training_cli") or {}
-    if "resumed_run" in cli:
-        killed, resumed = cli["killed_run"], cli["resumed_run"]
-        lines += [
-            f"| training CLI | first run killed after its first stage-2 checkpoint | "
-            f"{'yes, at ' + ', '.join(killed['checkpoints_at_kill']) if killed['killed'] else 'no (it finished first)'} |",
-            f"| training CLI | the same command resumed: stage-2 steps to the end | {resumed['glad_steps']} |",
-            f"| training CLI | stage-2 steps/s (resumed part) | {_figure(resumed['glad_steps_per_s'])} |",
-            f"| training CLI | CLI / model only (eager) | "
-            f"{_figure(100 * report['cli_fraction_of_model_only'] if 'cli_fraction_of_model_only' in report else None, '.0f', ' %')} |",
-            f"| training CLI | peak device memory | {_figure(resumed['peak_device_memory_gib'], '.1f', ' GiB')} |",
-            f"| evaluation | {cli['evaluation']['videos']} target test videos | {cli['evaluation']['seconds']:.1f} s |",
-        ]  # fmt: skip
-        syncs = cli.get("syncs")
-        if syncs:
-            lines.append(f"| training CLI | host-device syncs per optimiser step | {syncs['per_step']:.1f} |")
-            for site, count in syncs["in_steps"].items():
-                per_step = count / syncs["optimizer_steps"]
-                lines.append(f"| sync per step | `{site}` | {per_step:.2f} |")
-    lines.append("")
-    lines.append(
-        "Seconds per part: " + ", ".join(f"{k} {v:.0f}" for k, v in report.get("seconds", {}).items())
-    )
-    return "\n".join(lines)
