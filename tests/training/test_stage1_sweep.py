@@ -102,17 +102,12 @@ def test_the_quick_sweep_reports_each_setting_resumes_and_shares_the_benchmark_r
             raise KeyboardInterrupt
         return real(data_args, model_args, train_args, jobs, output_dir, num_workers)
 
+    sweep = dict(
+        base_preset="quick", seeds=2, source_only_seeds=2, settings=settings, num_workers=0, data_dir=data
+    )
     monkeypatch.setattr(stage1_sweep, "run_experiments", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_stage1_sweep(
-            out,
-            base_preset="quick",
-            seeds=2,
-            source_only_seeds=2,
-            settings=settings,
-            num_workers=0,
-            data_dir=data,
-        )
+        run_stage1_sweep(out, **sweep)
     partial = json.loads((out / "stage1_sweep.json").read_text())
     assert [s["name"] for s in partial["settings"]] == ["backbone_lr_1"]  # the finished setting was written
     assert {(r["setting"], r["method"]) for r in partial["rows"]} == {
@@ -120,15 +115,7 @@ def test_the_quick_sweep_reports_each_setting_resumes_and_shares_the_benchmark_r
     }  # fmt: skip
 
     monkeypatch.setattr(stage1_sweep, "run_experiments", real)
-    report = run_stage1_sweep(
-        out,
-        base_preset="quick",
-        seeds=2,
-        source_only_seeds=2,
-        settings=settings,
-        num_workers=0,
-        data_dir=data,
-    )
+    report = run_stage1_sweep(out, **sweep)
     first = [r for r in report["runs"] if r["setting"] in (None, "backbone_lr_1")]
     assert first == partial["runs"]  # read back, not trained again
     assert [(r["setting"], r["method"]) for r in report["rows"]][-2:] == [

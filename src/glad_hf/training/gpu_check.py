@@ -27,11 +27,13 @@ import os
 import platform
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from unittest import mock
 
 import torch
 
@@ -167,8 +169,9 @@ def _train(argv: list, mixed_precision: str) -> dict:
     from .arguments import parse_arguments  # the training entry point, imported where it runs
     from .run import run_training
 
-    os.environ["ACCELERATE_MIXED_PRECISION"] = mixed_precision
-    results = run_training(*parse_arguments([str(a) for a in argv]))
+    # `accelerate launch --mixed_precision` says it through this variable; set for this run only
+    with mock.patch.dict(os.environ, {"ACCELERATE_MIXED_PRECISION": mixed_precision}):
+        results = run_training(*parse_arguments([str(a) for a in argv]))
     return {name: result.metrics for name, result in results.items()}
 
 
@@ -216,7 +219,10 @@ def cli_check(settings: GpuCheckSettings, work_dir: Path, *, data_root: Path, ba
     from .arguments import DataArguments
     from .evaluation import evaluate_checkpoint
 
-    output_dir = work_dir / "run"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    # A new run folder per check: a --work-dir given again holds the earlier check's finished run, which the same
+    # command would (rightly) refuse to train into.
+    output_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work_dir))
     argv = cli_arguments(settings, data_root=data_root, backgrounds=backgrounds, output_dir=output_dir)
     report = {"command": "scripts/train_glad.py " + " ".join(str(a) for a in argv)}
     report["killed_run"] = run_until_first_checkpoint(
