@@ -11,7 +11,7 @@ from glad_hf import GladForVideoClassification
 from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.data import load_domains
 from glad_hf.training.evaluation import evaluate_checkpoint
-from glad_hf.training.loop import UnreadableVideosError
+from glad_hf.training.guards import UnreadableVideosError
 from glad_hf.training.run import run_training
 from helpers import write_mp4
 

@@ -10,8 +10,10 @@ from torch.utils.data import Dataset
 
 from glad_hf import GladForVideoClassification
 from glad_hf.training.arguments import DataArguments, GladTrainingArguments
-from glad_hf.training.loop import NonFiniteLossError, TrainingPlan, checkpoint_dirs, train
+from glad_hf.training.guards import NonFiniteLossError
+from glad_hf.training.loop import TrainingPlan, train
 from glad_hf.training.optim import make_optimizer, step_decay_schedule
+from glad_hf.training.progress import checkpoint_dirs
 from helpers import tiny_config
 
 
@@ -54,7 +56,7 @@ def _plan(model, poison_steps: set, poison: str = "loss"):
         name="toy",
         description="toy",
         model=model,
-        optimizer=make_optimizer(model, "adamw", 1e-2, 0.0, 0.9),
+        optimizer=make_optimizer(model, "adamw", learning_rate=1e-2, weight_decay=0.0),
         make_scheduler=lambda optimizer, steps, per_epoch: step_decay_schedule(optimizer, []),
         train_dataset=RandomClips(),
         batch_size=4,

@@ -4,10 +4,12 @@ import pytest
 import torch
 
 from glad_hf import GladConfig, GladForVideoClassification
+from glad_hf.training.arguments import GladTrainingArguments
 from glad_hf.training.optim import (
     glad_parameter_groups,
     make_optimizer,
     one_cycle_schedule,
+    stage_optimizer,
     stage_schedule,
     step_decay_schedule,
 )
@@ -39,7 +41,7 @@ def test_paper_groups_and_the_backbone_scale(model):
     )
     assert groups["weights"]["lr"] == pytest.approx(0.1)  # the domain classifiers keep the base rate
     assert sum(len(g["params"]) for g in groups.values()) == len(list(model.parameters()))
-    adamw = make_optimizer(model, "adamw", 1e-3, 1e-4, 0.9, backbone_lr_scale=0.5)
+    adamw = make_optimizer(model, "adamw", learning_rate=1e-3, weight_decay=1e-4, backbone_lr_scale=0.5)
     rates = {g["name"]: g["lr"] for g in adamw.param_groups}
     assert rates["backbone_biases"] == pytest.approx(5e-4) and rates["head_bias"] == pytest.approx(1e-3)
 
@@ -51,6 +53,24 @@ def _rates(scheduler, optimizer, steps):
         optimizer.step()
         scheduler.step()
     return rates
+
+
+def test_momentum_reaches_sgd_only(model):
+    sgd = stage_optimizer(
+        model, GladTrainingArguments(optimizer="sgd", momentum=0.8), learning_rate=0.1, backbone_lr_scale=1.0
+    )
+    assert isinstance(sgd, torch.optim.SGD) and {g["momentum"] for g in sgd.param_groups} == {0.8}
+    adamw = stage_optimizer(
+        model,
+        GladTrainingArguments(optimizer="adamw", momentum=0.8),
+        learning_rate=0.1,
+        backbone_lr_scale=1.0,
+    )
+    assert isinstance(adamw, torch.optim.AdamW)
+    with pytest.raises(ValueError, match="AdamW has no momentum"):
+        make_optimizer(model, "adamw", learning_rate=0.1, weight_decay=0.0, momentum=0.9)
+    with pytest.raises(ValueError, match="SGD optimizer needs a momentum"):
+        make_optimizer(model, "sgd", learning_rate=0.1, weight_decay=0.0)
 
 
 def test_schedules():

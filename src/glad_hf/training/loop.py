@@ -2,17 +2,14 @@
 set, `compute_loss`, optional per-epoch validation); the loop owns everything else — preparing, resuming (also
 mid-epoch), gradient accumulation and clipping, skipping non-finite steps, logging, checkpoints.
 
-Checkpoints are `<stage_dir>/checkpoints/step_*`: Accelerate's `save_state` (model, optimiser, scheduler, sampler,
-RNG states) plus `progress.json`, written atomically. The accelerator must hold only this stage's objects:
+Checkpoints and progress are `progress.py`'s, the refusals (non-finite steps, unreadable rows) `guards.py`'s.
+The accelerator must hold only this stage's objects:
 `train` starts with `accelerator.free_memory()`, so one Accelerator serves the stages of a run one after another.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,39 +23,16 @@ from tqdm.auto import tqdm
 
 from ..data.transforms import finish_batch
 from .arguments import DataArguments, GladTrainingArguments
-from .checkpointing import atomic_accelerator_save_state
+from .guards import (
+    all_finite,
+    count_skipped_step,
+    count_unreadable_rows,
+    restore_buffers,
+    snapshot_buffers,
+)
+from .progress import TrainingProgress, resume_checkpoint, save_checkpoint
 
 logger = get_logger(__name__)
-
-PROGRESS_FILENAME = "progress.json"
-
-
-class NonFiniteLossError(RuntimeError):
-    """Too many consecutive optimiser steps had a non-finite loss or gradient."""
-
-
-class UnreadableVideosError(RuntimeError):
-    """More training rows than --max_unreadable_fraction of an epoch failed to decode."""
-
-
-@dataclass
-class TrainingProgress:
-    """Where a stage is; saved with every checkpoint as `progress.json`."""
-
-    epoch: int = 0
-    batches_done_in_epoch: int = 0
-    global_step: int = 0
-    max_steps: int = 0  # the schedule's length in optimiser steps
-    skipped_steps: int = 0
-    consecutive_skipped_steps: int = 0
-    best_metric: float = -1.0
-    unreadable_rows: list[list] = field(
-        default_factory=list
-    )  # distinct [item key, row] that failed to decode
-    history: dict[str, list] = field(default_factory=dict)
-
-    def record(self, name: str, value: float) -> None:
-        self.history.setdefault(name, []).append((self.global_step, float(value)))
 
 
 @dataclass
@@ -143,50 +117,6 @@ def make_loader(
     )
 
 
-def checkpoint_dirs(stage_dir: Path) -> list[Path]:
-    return sorted((stage_dir / "checkpoints").glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
-
-
-def _save_checkpoint(
-    accelerator: Accelerator, stage_dir: Path, progress: TrainingProgress, plan: TrainingPlan, limit: int
-) -> None:
-    folder = stage_dir / "checkpoints" / f"step_{progress.global_step:08d}"
-    state = json.dumps(dataclasses.asdict(progress))
-    atomic_accelerator_save_state(accelerator, folder, extra_files={PROGRESS_FILENAME: state})
-    if accelerator.is_main_process:
-        for old in checkpoint_dirs(stage_dir)[:-limit]:
-            shutil.rmtree(old, ignore_errors=True)
-        if plan.on_checkpoint:
-            plan.on_checkpoint(stage_dir, folder)
-
-
-def _resume(accelerator: Accelerator, stage_dir: Path, resume: str | None) -> TrainingProgress:
-    """The progress of the checkpoint `resume` names ("latest" = the stage's newest, if any), its state loaded."""
-    if not resume:
-        return TrainingProgress()
-    if resume == "latest":
-        found = checkpoint_dirs(stage_dir)
-        if not found:
-            return TrainingProgress()
-        folder = found[-1]
-    else:
-        folder = Path(resume)
-        if folder.parent.name == "checkpoints" and folder.parent.parent.name != stage_dir.name:
-            raise ValueError(
-                f"--resume_from_checkpoint {resume} is a checkpoint of the {folder.parent.parent.name!r} stage, not of "
-                f"{stage_dir.name!r}; this stage's checkpoints are {stage_dir / 'checkpoints'}/step_* (or pass "
-                "--resume_from_checkpoint latest)"
-            )
-        if not (folder / PROGRESS_FILENAME).is_file():
-            raise ValueError(
-                f"--resume_from_checkpoint {resume} is not a checkpoint folder of this stage (no {PROGRESS_FILENAME}); "
-                f"checkpoints are {stage_dir / 'checkpoints'}/step_*"
-            )
-    accelerator.load_state(str(folder))
-    logger.info(f"resumed from {folder}", main_process_only=True)
-    return TrainingProgress(**json.loads((folder / PROGRESS_FILENAME).read_text()))
-
-
 def _log_step(accelerator, progress: TrainingProgress, logging_steps: int, prefix: str, values: dict) -> None:
     if progress.global_step % logging_steps and progress.global_step != 1:
         return
@@ -194,24 +124,6 @@ def _log_step(accelerator, progress: TrainingProgress, logging_steps: int, prefi
     for key, value in scalars.items():
         progress.record(f"train/{key}", value)
     accelerator.log({f"{prefix}/{k}": v for k, v in scalars.items()}, step=progress.global_step)
-
-
-def _buffers(model: torch.nn.Module) -> list[torch.Tensor]:
-    """Copies of the model's buffers (batch-norm statistics), to undo a forward pass of a skipped step."""
-    return [buffer.detach().clone() for buffer in model.buffers()]
-
-
-def _restore_buffers(model: torch.nn.Module, saved: list[torch.Tensor]) -> None:
-    with torch.no_grad():
-        for buffer, value in zip(model.buffers(), saved, strict=True):
-            buffer.copy_(value)
-
-
-def _all_finite(accelerator: Accelerator, values: list[torch.Tensor]) -> bool:
-    """Whether every value is finite in every process (all processes then skip a step together). Computed on the
-    device, read once: one wait for the device per batch."""
-    bad = torch.stack([~torch.isfinite(v.detach()).all() for v in values]).any().to(torch.float32).reshape(1)
-    return float(accelerator.reduce(bad.to(accelerator.device), "max")) == 0.0
 
 
 def train(
@@ -239,13 +151,24 @@ def train(
     max_steps = plan.max_steps or steps_per_epoch * plan.num_epochs
     num_epochs = plan.num_epochs or math.ceil(max_steps / steps_per_epoch)
     scheduler = accelerator.prepare(plan.make_scheduler(optimizer, max_steps, steps_per_epoch))
-    progress = _resume(accelerator, stage_dir, resume)
+    progress = resume_checkpoint(accelerator, stage_dir, resume)
     progress.max_steps = max_steps
 
     bar = tqdm(total=max_steps, initial=progress.global_step, desc=plan.description,
                disable=not accelerator.is_local_main_process)  # fmt: skip
     model.train()
     rate = StepRate()
+
+    def checkpoint() -> None:
+        save_checkpoint(
+            accelerator,
+            stage_dir,
+            progress,
+            limit=train_args.checkpoints_total_limit,
+            on_saved=plan.on_checkpoint,
+        )
+        rate.pause()
+
     while progress.epoch < num_epochs and progress.global_step < max_steps:
         plan.train_dataset.set_epoch(progress.epoch)
         loader.set_epoch(progress.epoch)
@@ -253,13 +176,20 @@ def train(
         epoch_loader.set_epoch(progress.epoch)
         window_finite, window_start = True, None
         for batch_data in epoch_loader:
-            _count_unreadable(accelerator, batch_data, progress, plan, data_args.max_unreadable_fraction)
+            count_unreadable_rows(
+                accelerator,
+                batch_data,
+                progress,
+                dataset=plan.train_dataset,
+                stage=plan.name,
+                max_fraction=data_args.max_unreadable_fraction,
+            )
             batch_data = finish_batch(batch_data)
             with accelerator.accumulate(model):
                 if window_start is None:  # batch-norm statistics before this optimiser step's forward passes
-                    window_start = _buffers(model)
+                    window_start = snapshot_buffers(model)
                 loss, values = plan.compute_loss(model, batch_data, progress)
-                finite = _all_finite(accelerator, [loss])
+                finite = all_finite(accelerator, [loss])
                 if finite:
                     accelerator.backward(loss)
                 window_finite &= finite
@@ -271,7 +201,7 @@ def train(
                     if window_finite:
                         optimizer.step()
                     else:
-                        _restore_buffers(model, window_start)
+                        restore_buffers(model, window_start)
                     scheduler.step()
                     optimizer.zero_grad()
             progress.batches_done_in_epoch += 1
@@ -282,12 +212,13 @@ def train(
             bar.update(1)
             skipped = not window_finite or accelerator.optimizer_step_was_skipped
             window_finite, window_start = True, None
-            _count_skips(progress, skipped, values, train_args.max_consecutive_nonfinite_steps, plan.name)
+            count_skipped_step(
+                progress, skipped, values, limit=train_args.max_consecutive_nonfinite_steps, stage=plan.name
+            )
             values = dict(values, lr=scheduler.get_last_lr()[0], skipped_steps=progress.skipped_steps)
             _log_step(accelerator, progress, train_args.logging_steps, plan.name, values)
             if train_args.checkpointing_steps and progress.global_step % train_args.checkpointing_steps == 0:
-                _save_checkpoint(accelerator, stage_dir, progress, plan, train_args.checkpoints_total_limit)
-                rate.pause()
+                checkpoint()
             if progress.global_step >= max_steps:
                 break
         epoch_finished = progress.batches_done_in_epoch >= len(loader)
@@ -296,68 +227,6 @@ def train(
             progress.batches_done_in_epoch = 0
         if plan.validate and (epoch_finished or progress.global_step >= max_steps):
             plan.validate(model, eval_loaders, progress)
-        _save_checkpoint(accelerator, stage_dir, progress, plan, train_args.checkpoints_total_limit)
-        rate.pause()
+        checkpoint()
     bar.close()
     return TrainedStage(model, progress, eval_loaders, rate.per_second)
-
-
-def _count_unreadable(
-    accelerator: Accelerator, batch: dict, progress: TrainingProgress, plan: TrainingPlan, max_fraction: float
-) -> None:
-    """Record the rows this step's items replaced because they failed to decode (every process's, gathered: all
-    processes stop together); past `max_fraction` of an epoch's rows, raise with the list."""
-    keys = sorted(key for key in batch if key.endswith("decode_failures"))
-    if not keys:
-        return
-    # One collective and one copy to the host per batch, for the source's and the target's rows together.
-    failures = torch.stack([batch.pop(key) for key in keys], dim=1)  # [B, keys, MAX_REPLACEMENTS]
-    failures = accelerator.gather(accelerator.pad_across_processes(failures, pad_index=-1)).cpu()
-    seen = {tuple(entry) for entry in progress.unreadable_rows}
-    for position, key in enumerate(keys):
-        rows = failures[:, position]
-        for row in sorted(set(rows[rows >= 0].tolist()) - {row for k, row in seen if k == key}):
-            progress.unreadable_rows.append([key, row])
-            seen.add((key, row))
-            logger.warning(
-                f"{plan.name}: {_describe_unreadable(plan.train_dataset, key, row)} failed to decode and was replaced",
-                main_process_only=True,
-            )
-    limit = max_fraction * len(plan.train_dataset)
-    if len(progress.unreadable_rows) > limit:
-        described = [
-            _describe_unreadable(plan.train_dataset, key, row) for key, row in progress.unreadable_rows
-        ]
-        raise UnreadableVideosError(
-            f"{plan.name}: {len(described)} training rows failed to decode by step {progress.global_step}, more "
-            f"than --max_unreadable_fraction {max_fraction} of the epoch's {len(plan.train_dataset)} rows: "
-            + "; ".join(described)
-            + ". Leave them out (scripts/prepare_rawframes.py's report with --exclude_reports) or re-download them."
-        )
-
-
-def _describe_unreadable(dataset, key: str, row: int) -> str:
-    if key.startswith("target_"):
-        return "target " + dataset.describe_row(row, target=True)
-    return dataset.describe_row(row)
-
-
-def _count_skips(progress: TrainingProgress, skipped: bool, values: dict, limit: int, stage: str) -> None:
-    """Count a skipped step; raise after `limit` in a row, naming the step and the loss components."""
-    if not skipped:
-        progress.consecutive_skipped_steps = 0
-        return
-    progress.skipped_steps += 1
-    progress.consecutive_skipped_steps += 1
-    components = {
-        k: float(v.detach() if torch.is_tensor(v) else v) for k, v in values.items() if v is not None
-    }
-    logger.warning(
-        f"{stage}: step {progress.global_step} skipped (non-finite loss or gradients): {components}"
-    )
-    if progress.consecutive_skipped_steps >= limit:
-        raise NonFiniteLossError(
-            f"{stage}: {progress.consecutive_skipped_steps} consecutive steps up to step {progress.global_step} had a "
-            f"non-finite loss or gradients (--max_consecutive_nonfinite_steps {limit}); last loss components "
-            f"{components}. The last checkpoint before them is in the stage's checkpoints/ folder."
-        )

@@ -72,25 +72,44 @@ def glad_parameter_groups(
 def make_optimizer(
     model: nn.Module,
     name: str,
+    *,
     learning_rate: float,
     weight_decay: float,
-    momentum: float,
+    momentum: float | None = None,
     backbone_lr_scale: float = 1.0,
 ) -> torch.optim.Optimizer:
-    """The paper's SGD (momentum, the TSM-style groups with their learning-rate multipliers), or AdamW with the same
-    weight-decay groups and one learning rate (the synthetic recipe: tiny networks on short budgets, which SGD at the
-    paper's settings does not move off the class prior from scratch, while AdamW does)."""
+    """The paper's SGD (with `momentum`, the TSM-style groups with their learning-rate multipliers), or AdamW with the
+    same weight-decay groups and one learning rate (the synthetic recipe: tiny networks on short budgets, which SGD at
+    the paper's settings does not move off the class prior from scratch, while AdamW does). AdamW takes no momentum."""
     if name == "sgd":
+        if momentum is None:
+            raise ValueError("the SGD optimizer needs a momentum")
         groups = glad_parameter_groups(
             model, learning_rate, weight_decay, backbone_lr_scale=backbone_lr_scale
         )
         return torch.optim.SGD(groups, lr=learning_rate, momentum=momentum)
     if name == "adamw":
+        if momentum is not None:
+            raise ValueError(f"AdamW has no momentum setting (got momentum={momentum}); momentum is SGD's")
         groups = glad_parameter_groups(
             model, learning_rate, weight_decay, lr_multipliers=False, backbone_lr_scale=backbone_lr_scale
         )
         return torch.optim.AdamW(groups, lr=learning_rate)
     raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {name!r}")
+
+
+def stage_optimizer(
+    model: nn.Module, train_args, *, learning_rate: float, backbone_lr_scale: float
+) -> torch.optim.Optimizer:
+    """A stage's optimiser as --optimizer names it, with --weight_decay, and --momentum where it applies (SGD)."""
+    return make_optimizer(
+        model,
+        train_args.optimizer,
+        learning_rate=learning_rate,
+        weight_decay=train_args.weight_decay,
+        momentum=train_args.momentum if train_args.optimizer == "sgd" else None,
+        backbone_lr_scale=backbone_lr_scale,
+    )
 
 
 # Schedules count scheduler steps. Once prepared by Accelerate, a scheduler steps once per process at every

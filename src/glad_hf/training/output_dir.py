@@ -32,8 +32,8 @@ from accelerate.logging import get_logger
 from filelock import FileLock, Timeout
 
 from .checkpointing import atomic_write_json
-from .loop import PROGRESS_FILENAME, checkpoint_dirs
 from .outputs import completed_stage
+from .progress import PROGRESS_FILENAME, checkpoint_dirs
 from .stage_recipe import (
     RECIPE_FILENAME,
     RecipeMismatchError,

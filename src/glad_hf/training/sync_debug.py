@@ -19,7 +19,7 @@ class SyncRecorder:
     # Frames under which a sync inside `loop.train` is not part of an optimiser step: setting up, resuming, saving,
     # validating.
     LOOP_EXTRAS = (
-        "prepare", "_resume", "free_memory", "_save_checkpoint", "validate", "predict", "evaluate_temporal_order",
+        "prepare", "resume_checkpoint", "free_memory", "save_checkpoint", "validate", "predict", "evaluate_temporal_order",
         "finish_stage",
     )  # fmt: skip
 

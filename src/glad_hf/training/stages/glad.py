@@ -14,7 +14,7 @@ from ..data import class_names, dataset_name, evaluation_dataset, glad_train_dat
 from ..evaluation import classification_metrics, predict
 from ..loop import TrainingPlan, train
 from ..models import build_config, load_model
-from ..optim import make_optimizer, stage_schedule
+from ..optim import stage_optimizer, stage_schedule
 from ..outputs import (
     StageResult,
     config_summary,
@@ -95,12 +95,10 @@ def train_glad_stage(context: StageContext, stage_dir: Path, *, init: str | None
         name=stage_dir.name,
         description=f"stage 2: {label}",
         model=model,
-        optimizer=make_optimizer(
+        optimizer=stage_optimizer(
             model,
-            train_args.optimizer,
-            train_args.learning_rate,
-            train_args.weight_decay,
-            train_args.momentum,
+            train_args,
+            learning_rate=train_args.learning_rate,
             backbone_lr_scale=train_args.backbone_learning_rate_scale,
         ),
         make_scheduler=make_scheduler,

@@ -58,7 +58,10 @@ def train_motion_pretraining_stage(
         description="stage 0: motion pre-training",
         model=model,
         optimizer=make_optimizer(
-            model, "adamw", train_args.pretrain_learning_rate, train_args.weight_decay, train_args.momentum
+            model,
+            "adamw",
+            learning_rate=train_args.pretrain_learning_rate,
+            weight_decay=train_args.weight_decay,
         ),
         make_scheduler=lambda optimizer, steps, _: one_cycle_schedule(optimizer, steps, num_processes),
         train_dataset=train_set,

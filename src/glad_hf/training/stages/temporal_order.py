@@ -15,7 +15,7 @@ from ...modeling_glad import GladForTemporalOrderLearning
 from ..data import EpochConcatDataset, class_names, dataset_name, temporal_order_datasets
 from ..loop import TrainingPlan, train
 from ..models import build_config, load_model
-from ..optim import make_optimizer, step_decay_schedule
+from ..optim import stage_optimizer, step_decay_schedule
 from ..outputs import StageResult, config_summary, finish_stage, model_id, save_model
 from .context import StageContext
 
@@ -87,12 +87,10 @@ def train_temporal_order_stage(context: StageContext, stage_dir: Path) -> StageR
         name="tol",
         description="stage 1: TOL",
         model=model,
-        optimizer=make_optimizer(
+        optimizer=stage_optimizer(
             model,
-            train_args.optimizer,
-            train_args.tol_learning_rate,
-            train_args.weight_decay,
-            train_args.momentum,
+            train_args,
+            learning_rate=train_args.tol_learning_rate,
             backbone_lr_scale=train_args.tol_backbone_learning_rate_scale,
         ),
         make_scheduler=make_scheduler,
