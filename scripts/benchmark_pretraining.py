@@ -29,8 +29,8 @@ from glad_hf.data.transforms import finish_batch
 from glad_hf.labels import K2B_LABELS
 from glad_hf.modeling_glad import GladForVideoClassification
 from glad_hf.training.arguments import DataArguments, ModelArguments
-from glad_hf.training.data import motion_pretraining_datasets
-from glad_hf.training.models import build_config
+from glad_hf.training.stage_datasets import motion_pretraining_datasets
+from glad_hf.training.stage_models import build_config
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -27,10 +27,10 @@ import torch
 from glad_hf.modeling_glad import GladForVideoClassification
 from glad_hf.training.benchmark import PRESETS, prepare_benchmark
 from glad_hf.training.checkpointing import atomic_write_json, atomic_write_text
-from glad_hf.training.data import class_names, load_domains
 from glad_hf.training.experiments import run_experiments
 from glad_hf.training.methods import METHODS, method_arguments
-from glad_hf.training.models import build_config, load_model
+from glad_hf.training.stage_datasets import class_names, load_domains
+from glad_hf.training.stage_models import build_config, load_model
 
 
 def save_initial_model(model_args, train_args, data_args, method: str, seed: int, folder: Path) -> Path:

@@ -9,10 +9,10 @@ from huggingface_hub import ModelCard
 
 from glad_hf import GladForVideoClassification
 from glad_hf.training.arguments import parse_arguments
-from glad_hf.training.data import load_domains
 from glad_hf.training.evaluation import evaluate_checkpoint
 from glad_hf.training.guards import UnreadableVideosError
 from glad_hf.training.run import run_training
+from glad_hf.training.stage_datasets import load_domains
 from helpers import write_mp4
 
 FOLDER_CLASSES = {

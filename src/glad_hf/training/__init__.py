@@ -5,7 +5,7 @@
             │                 (over recipes.RECIPES[--dataset], then --config, then flags; printed, saved as recipe.yaml)
             v
     run.run_training ── preflight.check_setup, output_dir.plan_output_dir (resume | refuse | overwrite, per stage,
-            │           against recipe.stage_recipe's <stage>/recipe.json), data.load_domains ──> {"source", "target"}
+            │           against recipe.stage_recipe's <stage>/recipe.json), stage_datasets.load_domains ──> {"source", "target"}
             │           DatasetDicts (the K->B or two-domain builder), preflight.check_data  (docs/safe_runs.md)
             │
             ├─ stage 0 (synthetic only)  stages/pretrain.py ─────── motion clips ────────┐   cached by recipe in
@@ -17,7 +17,7 @@
                   --compare_source_only: methods.METHODS)                    skip non-finite steps, log,
                                                                              checkpoint (+ progress.json)
             the datasets yield compact uint8 view cells (+ flip / background draws, unreadable rows replaced);
-            per batch the loop counts the replaced rows, then data.transforms.finish_batch makes normalised float
+            per batch guards.count_unreadable_rows counts the replaced rows, then data.transforms.finish_batch makes normalised float
             on the device (evaluation does the same), and compute_loss feeds the model
             each stage ──> outputs: last/ (best/), metrics.json, curves.png, confusion_matrix.png, complete.json
             run ──> results.json; hub_sync.HubPublisher (--push_to_hub, --hub_strategy) ──> hub.BackgroundHubUploader

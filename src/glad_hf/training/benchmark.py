@@ -24,10 +24,10 @@ import torch
 from ..data.synthetic import SyntheticK2BConfig, generate_synthetic_k2b
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
 from .checkpointing import atomic_write_text
-from .data import ensure_backgrounds, glad_cache_dir, load_domains
 from .experiments import motion_pretrained_arguments, results_table, run_experiments, write_report
 from .methods import METHODS, check_methods
 from .outputs import StageResult
+from .stage_datasets import ensure_backgrounds, glad_cache_dir, load_domains
 
 BENCHMARK_METHODS = (
     "source_only", "target_forward", "dann", "gla", "gla_bg", "gla_tol", "glad", "target_supervised"

@@ -20,10 +20,10 @@ from ..modeling_glad import GladForVideoClassification
 from ..video_processing_glad import GladVideoProcessor
 from .arguments import DataArguments
 from .checkpointing import atomic_write_json
-from .data import evaluation_dataset, load_domains
-from .models import check_model_source
 from .options import check_choices, check_numbers, option
 from .outputs import save_confusion_matrix
+from .stage_datasets import evaluation_dataset, load_domains
+from .stage_models import check_model_source
 
 
 @dataclass

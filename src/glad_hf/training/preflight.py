@@ -20,7 +20,7 @@ from ..configuration_glad import GladConfig
 from ..data.background import BACKGROUND_SUFFIXES
 from ..publishing import check_repo_id
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
-from .models import build_config
+from .stage_models import build_config
 
 logger = get_logger(__name__)
 

@@ -16,11 +16,9 @@ from accelerate.logging import get_logger
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
-from .data import glad_cache_dir, load_domains, motion_pretraining_config
 from .hub import BackgroundHubUploader
 from .hub_sync import HubPublisher, download_stage_state
 from .methods import method_arguments
-from .models import build_config, check_model_source
 from .output_dir import (
     apply_output_plan,
     merge_results,
@@ -31,6 +29,8 @@ from .output_dir import (
 from .outputs import StageResult, completed_stage, load_stage_result
 from .preflight import check_data, check_setup
 from .recipes import write_recipe
+from .stage_datasets import glad_cache_dir, load_domains, motion_pretraining_config
+from .stage_models import build_config, check_model_source
 from .stage_recipe import stage_recipe
 from .stages import StageContext, train_glad_stage, train_motion_pretraining_stage, train_temporal_order_stage
 

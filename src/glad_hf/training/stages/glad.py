@@ -10,10 +10,8 @@ from pathlib import Path
 
 from ...modeling_glad import GladForVideoClassification
 from ..arguments import GladTrainingArguments
-from ..data import class_names, dataset_name, evaluation_dataset, glad_train_dataset
 from ..evaluation import classification_metrics, predict
 from ..loop import TrainingPlan, train
-from ..models import build_config, load_model
 from ..optim import stage_optimizer, stage_schedule
 from ..outputs import (
     StageResult,
@@ -24,6 +22,8 @@ from ..outputs import (
     save_model,
     selection_note,
 )
+from ..stage_datasets import class_names, dataset_name, evaluation_dataset, glad_train_dataset
+from ..stage_models import build_config, load_model
 from .context import StageContext
 
 

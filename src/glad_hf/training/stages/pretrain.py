@@ -11,12 +11,12 @@ from accelerate import Accelerator
 from ...data import SyntheticMotionConfig
 from ...modeling_glad import GladForVideoClassification
 from ..arguments import DataArguments, GladTrainingArguments, ModelArguments
-from ..data import motion_pretraining_datasets
 from ..evaluation import classification_metrics, predict
 from ..loop import TrainingPlan, train
-from ..models import build_config
 from ..optim import make_optimizer, one_cycle_schedule
 from ..outputs import StageResult, config_summary, finish_stage, model_id, save_model
+from ..stage_datasets import motion_pretraining_datasets
+from ..stage_models import build_config
 
 
 def per_device_batch_size(global_batch_size: int, num_processes: int) -> int:

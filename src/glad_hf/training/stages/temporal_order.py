@@ -12,11 +12,11 @@ from accelerate import Accelerator
 
 from ...data.transforms import finish_batch
 from ...modeling_glad import GladForTemporalOrderLearning
-from ..data import EpochConcatDataset, class_names, dataset_name, temporal_order_datasets
 from ..loop import TrainingPlan, train
-from ..models import build_config, load_model
 from ..optim import stage_optimizer, step_decay_schedule
 from ..outputs import StageResult, config_summary, finish_stage, model_id, save_model
+from ..stage_datasets import EpochConcatDataset, class_names, dataset_name, temporal_order_datasets
+from ..stage_models import build_config, load_model
 from .context import StageContext
 
 
