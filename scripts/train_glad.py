@@ -12,22 +12,21 @@ The effective recipe is printed at start and saved as <output_dir>/recipe.yaml (
 
 import time
 
-from accelerate import PartialState
-
 from glad_hf.training.arguments import parse_arguments
 from glad_hf.training.benchmark import seed_spread_reference
 from glad_hf.training.experiments import results_table, run_record, summarize, with_temporal_order
 from glad_hf.training.recipes import describe_recipe
-from glad_hf.training.run import run_training
+from glad_hf.training.run import process_state, run_training
 
 
 def main() -> None:
     started = time.time()
     data_args, model_args, train_args = parse_arguments(description=__doc__)
-    if PartialState().is_main_process:
+    main_process = process_state().is_main_process
+    if main_process:
         print(describe_recipe(data_args, model_args, train_args), flush=True)
     results = run_training(data_args, model_args, train_args)
-    if not PartialState().is_main_process:
+    if not main_process:
         return
     if "pretrain" in results:
         pretrain = results["pretrain"]

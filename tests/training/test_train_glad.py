@@ -307,7 +307,9 @@ def test_two_processes_reuse_the_single_process_motion_pre_training(synthetic_ro
         processes=2,
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    assert f"model in {single['pretrain'].model_dir}" in done.stdout
+    # once: the two processes are joined (each believed it was the main process when the script made Accelerate's
+    # state before the run, and both wrote the same checkpoint folders)
+    assert done.stdout.count(f"model in {single['pretrain'].model_dir}") == 1
     assert complete.stat().st_mtime_ns == written  # not trained again
 
 

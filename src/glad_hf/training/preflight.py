@@ -1,6 +1,7 @@
 """Checks that need no training, run before stage 0 or 1 starts, so that a mistake costs seconds, not a finished
-stage 1 (300 epochs in the paper's recipe): `check_setup` before the data is read (trackers, the backbone config, the
-input size, the Hub, BackgroundBlend's images), `check_data` once it is (splits, classes, the starting model's
+stage 1 (300 epochs in the paper's recipe): `check_arguments` before the data is read (the starting model, switches
+that contradict each other, trackers, the backbone config, the input size, the Hub, BackgroundBlend's images),
+`check_data` once it is (splits, classes, the starting model's
 labels). Each error names the flag, file or folder and what was expected."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..configuration_glad import GladConfig
 from ..data.background import BACKGROUND_SUFFIXES
 from ..publishing import check_repo_id
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
-from .stage_models import build_config
+from .stage_models import build_config, check_model_source
 
 logger = get_logger(__name__)
 
@@ -39,10 +40,13 @@ def trains_stage_2(train_args: GladTrainingArguments) -> bool:
     return train_args.stage in ("glad", "both")
 
 
-def check_setup(
+def check_arguments(
     data_args: DataArguments, model_args: ModelArguments, train_args: GladTrainingArguments
 ) -> None:
     """Everything that can be checked from the arguments and the files they name, before the data is read."""
+    check_model_source(model_args.init_model, "--init_model")
+    check_motion_pretraining(data_args, model_args, train_args)
+    check_combinations(model_args, train_args)
     check_trackers(train_args.report_to)
     check_resume_folder(train_args)
     check_schedule(train_args)
@@ -52,6 +56,35 @@ def check_setup(
     check_hub(train_args)
     if trains_stage_2(train_args) and train_args.background_blend and train_args.labelled_domain == "source":
         check_backgrounds(data_args)
+
+
+def check_combinations(model_args: ModelArguments, train_args: GladTrainingArguments) -> None:
+    """Switches of different argument groups that contradict each other."""
+    if train_args.labelled_domain == "target" and (model_args.domain_alignment or model_args.forward_target):
+        raise ValueError(
+            "--labelled_domain target trains on the target's labels alone: pass --domain_alignment none and "
+            "--forward_target false with it"
+        )
+
+
+def check_motion_pretraining(
+    data_args: DataArguments, model_args: ModelArguments, train_args: GladTrainingArguments
+) -> None:
+    """Motion pre-training only where it applies."""
+    if not model_args.motion_pretraining:
+        if train_args.stage == "pretrain":
+            raise ValueError("--stage pretrain needs --motion_pretraining true")
+        return
+    if data_args.dataset != "synthetic":
+        raise ValueError(
+            "--motion_pretraining is the synthetic dataset's stand-in for Kinetics pre-training; with --dataset "
+            f"{data_args.dataset} pass --motion_pretraining false (and --init_model, e.g. a converted I3D)"
+        )
+    if model_args.init_model:
+        raise ValueError(
+            f"--init_model {model_args.init_model} and --motion_pretraining both choose the starting weights; "
+            "pass --motion_pretraining false to start from --init_model"
+        )
 
 
 def check_resume_folder(train_args: GladTrainingArguments) -> None:

@@ -1,17 +1,17 @@
-"""One training run: on the synthetic dataset, motion pre-training (cached); stage 1 (TOL), then stage 2 (GLAD)
-from its backbone, optionally a source-only stage 2 on the same budget for comparison; evaluation, artefacts and
-Hub uploads."""
+"""One training run, read top-down: `run_training` checks the arguments (preflight), sets the run up (the output
+folder's plan, the accelerator, the data, the run's record, trackers, Hub uploads, every stage's arguments resolved
+once), runs the stages in order — motion pre-training (synthetic only, cached), stage 1 (TOL), stage 2 (GLAD, and
+source-only on the same budget with --compare_source_only) — and finishes (uploads, results.json)."""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
 from accelerate.logging import get_logger
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 
@@ -27,17 +27,188 @@ from .output_dir import (
     record_run_arguments,
 )
 from .outputs import StageResult, completed_stage, load_stage_result
-from .preflight import check_data, check_setup
+from .preflight import check_arguments, check_data
 from .recipes import write_recipe
-from .stage_datasets import glad_cache_dir, load_domains, motion_pretraining_config
-from .stage_models import build_config, check_model_source
+from .stage_datasets import load_domains
 from .stage_recipe import stage_recipe
-from .stages import StageContext, train_glad_stage, train_motion_pretraining_stage, train_temporal_order_stage
+from .stages import (
+    StageContext,
+    motion_pretraining_dir,
+    pretrain_on_motions,
+    train_glad_stage,
+    train_temporal_order_stage,
+)
 
 logger = get_logger(__name__)
 
-# Bump when the motion pre-training recipe changes, so that cached models of the old recipe are not reused.
-MOTION_PRETRAINING_VERSION = 2  # 2: the batch is global, the folder independent of the process count
+
+@dataclass(frozen=True)
+class StageRun:
+    """A stage of the run with its arguments resolved: its name ("pretrain", or its folder's: "tol", "glad",
+    "source_only"), its label, its arguments and the model it starts from."""
+
+    name: str
+    label: str
+    model_args: ModelArguments
+    train_args: GladTrainingArguments
+    init: str | None
+
+
+@dataclass
+class Run:
+    """A run once set up: what every stage reads, where motion pre-training is cached (None: no stage 0), the
+    stages in training order, whether finished stages are reused (`resume`) and fetched from the Hub first."""
+
+    accelerator: Accelerator
+    domains: dict
+    data_args: DataArguments
+    output_dir: Path
+    pretrain_dir: Path | None
+    stages: list[StageRun]
+    resume: bool
+    from_hub: bool
+    uploader: BackgroundHubUploader | None = None
+    publisher: HubPublisher | None = None
+
+    def context(self, stage: StageRun) -> StageContext:
+        publisher = None if stage.name == "pretrain" else self.publisher  # the cached start is not pushed
+        return StageContext(
+            self.accelerator, self.domains, self.data_args, stage.model_args, stage.train_args, publisher
+        )
+
+
+def run_training(
+    data_args: DataArguments,
+    model_args: ModelArguments,
+    train_args: GladTrainingArguments,
+    accelerator: Accelerator | None = None,
+) -> dict[str, StageResult]:
+    """Run the stages `train_args.stage` asks for; returns their results by stage name."""
+    check_arguments(data_args, model_args, train_args)
+    with output_dir_lock(Path(train_args.output_dir)):
+        run = set_up_run(data_args, model_args, train_args, accelerator)
+        results = run_stages(run)
+        finish_run(run, results)
+    return results
+
+
+def set_up_run(
+    data_args: DataArguments,
+    model_args: ModelArguments,
+    train_args: GladTrainingArguments,
+    accelerator: Accelerator | None,
+) -> Run:
+    """Decide what the run does with an existing --output_dir (resume, refuse: `output_dir.py`) before any work,
+    then start the accelerator, load and check the data, record the run, start trackers and Hub uploads."""
+    output_dir = Path(train_args.output_dir)
+    output_plan = plan_output_dir(
+        output_dir,
+        stage_recipes(data_args, model_args, train_args),
+        resume=train_args.resume_from_checkpoint,
+        overwrite=train_args.overwrite_output_dir,
+        init_model=model_args.init_model,
+    )
+    train_args = dataclasses.replace(train_args, resume_from_checkpoint=output_plan.resume)
+    accelerator = accelerator or make_accelerator(train_args)
+    set_seed(train_args.seed)
+    with accelerator.main_process_first():
+        domains = load_domains(data_args)
+    check_data(domains, data_args, model_args, train_args)
+    arguments = {"data": data_args, "model": model_args, "training": train_args}
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        apply_output_plan(output_plan)
+        record_run_arguments(output_dir, _as_dicts(arguments), stages=list(output_plan.recipes))
+        write_recipe(output_dir / "recipe.yaml", data_args, model_args, train_args)
+    accelerator.wait_for_everyone()
+    if train_args.report_to != "none":
+        flat = {k: v for group in _as_dicts(arguments).values() for k, v in group.items()}
+        accelerator.init_trackers("glad", config={k: _tracker_value(v) for k, v in flat.items()})
+    pretrain_dir = (
+        motion_pretraining_dir(data_args, model_args, train_args) if model_args.motion_pretraining else None
+    )
+    run = Run(
+        accelerator,
+        domains,
+        data_args,
+        output_dir,
+        pretrain_dir,
+        resolve_stages(model_args, train_args, pretrain_dir=pretrain_dir),
+        resume=bool(train_args.resume_from_checkpoint),
+        from_hub=train_args.resume_from_checkpoint == "hub",
+    )
+    if train_args.push_to_hub and accelerator.is_main_process:
+        run.uploader = BackgroundHubUploader(
+            train_args.hub_model_id, token=train_args.hub_token, private=train_args.hub_private
+        )
+        run.publisher = HubPublisher(run.uploader, train_args.hub_strategy)
+    return run
+
+
+def resolve_stages(
+    model_args: ModelArguments, train_args: GladTrainingArguments, *, pretrain_dir: Path | None
+) -> list[StageRun]:
+    """The stages `--stage` asks for, in training order, each with its own arguments: after motion pre-training
+    every stage starts from its model; stage 2 starts from stage 1's when both run; "hub" resumes as "latest" once
+    the Hub's state is fetched; source-only gets its method's arguments (`methods.py`)."""
+    stages = []
+    if pretrain_dir is not None:
+        stages.append(StageRun("pretrain", "motion pre-training", model_args, train_args, init=None))
+        model_args = dataclasses.replace(
+            model_args, init_model=str(pretrain_dir / "last"), motion_pretraining=False
+        )
+    if train_args.resume_from_checkpoint == "hub":
+        train_args = dataclasses.replace(train_args, resume_from_checkpoint="latest")
+    stage2_init = model_args.init_model
+    if train_args.stage in ("tol", "both"):
+        stages.append(StageRun("tol", "TOL", model_args, train_args, init=model_args.init_model))
+        stage2_init = str(Path(train_args.output_dir) / "tol" / "last")
+    if train_args.stage in ("glad", "both"):
+        stages.append(
+            StageRun("glad", stage2_label(model_args, train_args), model_args, train_args, init=stage2_init)
+        )
+        if train_args.compare_source_only and model_args.domain_alignment:
+            source_only = method_arguments("source_only", model_args, train_args)
+            stages.append(StageRun("source_only", "source-only", *source_only, init=stage2_init))
+    return stages
+
+
+def run_stages(run: Run) -> dict[str, StageResult]:
+    """Each stage in order: motion pre-training is reused from its cache when there; a finished stage of this folder
+    is reused when resuming; any other is trained (or resumed mid-way)."""
+    results = {}
+    for stage in run.stages:
+        context = run.context(stage)
+        seed = stage.train_args.seed
+        if stage.name == "pretrain":
+            results["pretrain"] = pretrain_on_motions(context, run.pretrain_dir)
+            set_seed(seed)  # later stages draw the same numbers whether pre-training ran or was cached
+            continue
+        stage_dir = run.output_dir / stage.name
+        if stage.name != "tol":
+            set_seed(seed)  # each stage-2 method starts from the same numbers
+        if run.from_hub:  # what the Hub holds of the stage is brought here first, then resumed as "latest"
+            fetch_stage_from_hub(run.accelerator, stage.train_args, stage_dir)
+        if run.resume and completed_stage(stage_dir):
+            results[stage.name] = load_stage_result(stage_dir, stage.name)
+            continue
+        if stage.name == "tol":
+            results[stage.name] = train_temporal_order_stage(context, stage_dir)
+        else:
+            results[stage.name] = train_glad_stage(context, stage_dir, init=stage.init, label=stage.label)
+        if run.publisher:
+            run.publisher.stage_finished(stage_dir, headline=stage.name == "glad")
+    return results
+
+
+def finish_run(run: Run, results: dict[str, StageResult]) -> None:
+    """End trackers, let the Hub uploads finish, merge the stages' metrics into results.json."""
+    run.accelerator.end_training()
+    if run.uploader:
+        status = run.uploader.close()
+        logger.info(f"hub uploads: {status}", main_process_only=True)
+    if run.accelerator.is_main_process:
+        merge_results(run.output_dir, {name: result.metrics for name, result in results.items()})
 
 
 def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
@@ -45,12 +216,8 @@ def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
     gradient accumulation and trackers."""
     output_dir = Path(train_args.output_dir)
     report_to = None if train_args.report_to == "none" else train_args.report_to
-    # `accelerate launch --multi_gpu` or torchrun on a machine without GPUs starts several processes, which
-    # Accelerate joins (gloo, MULTI_CPU) only when told to use the CPU; it would otherwise run them unaware of
-    # each other.
-    several_cpu_processes = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
     accelerator = Accelerator(
-        cpu=several_cpu_processes,
+        cpu=_several_cpu_processes(),
         gradient_accumulation_steps=train_args.gradient_accumulation_steps,
         log_with=report_to,
         project_config=ProjectConfiguration(
@@ -65,6 +232,19 @@ def make_accelerator(train_args: GladTrainingArguments) -> Accelerator:
             "--mixed_precision bf16 or no"
         )
     return accelerator
+
+
+def process_state() -> PartialState:
+    """This process's Accelerate state, for a script that asks which process it is before `run_training`: the first
+    state made decides whether the processes are joined, so it is made as `make_accelerator` makes it."""
+    return PartialState(cpu=_several_cpu_processes())
+
+
+def _several_cpu_processes() -> bool:
+    # `accelerate launch --multi_gpu` or torchrun on a machine without GPUs starts several processes, which
+    # Accelerate joins (gloo, MULTI_CPU) only when told to use the CPU; it would otherwise run them unaware of
+    # each other, each believing it is the main process.
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
 
 
 def fetch_stage_from_hub(
@@ -87,90 +267,6 @@ def stage2_label(model_args: ModelArguments, train_args: GladTrainingArguments) 
     return "GLAD" if model_args.domain_alignment else "source-only"
 
 
-def check_combinations(model_args: ModelArguments, train_args: GladTrainingArguments) -> None:
-    """Refuse, before any work, switches of different argument groups that contradict each other."""
-    if train_args.labelled_domain == "target" and (model_args.domain_alignment or model_args.forward_target):
-        raise ValueError(
-            "--labelled_domain target trains on the target's labels alone: pass --domain_alignment none and "
-            "--forward_target false with it"
-        )
-
-
-def check_motion_pretraining(
-    data_args: DataArguments, model_args: ModelArguments, train_args: GladTrainingArguments
-) -> None:
-    """Refuse, before any work, motion pre-training where it does not apply."""
-    if not model_args.motion_pretraining:
-        if train_args.stage == "pretrain":
-            raise ValueError("--stage pretrain needs --motion_pretraining true")
-        return
-    if data_args.dataset != "synthetic":
-        raise ValueError(
-            "--motion_pretraining is the synthetic dataset's stand-in for Kinetics pre-training; with --dataset "
-            f"{data_args.dataset} pass --motion_pretraining false (and --init_model, e.g. a converted I3D)"
-        )
-    if model_args.init_model:
-        raise ValueError(
-            f"--init_model {model_args.init_model} and --motion_pretraining both choose the starting weights; "
-            "pass --motion_pretraining false to start from --init_model"
-        )
-
-
-def motion_pretraining_dir(data_args, model_args, train_args, motion_config) -> Path:
-    """The cache folder of one pre-training recipe: `<cache>/pretrained/synthetic-motions-<content hash>`, the hash
-    of everything that defines the recipe (motions, architecture, optimisation with its global batch, input size,
-    seed) and not how many processes ran it."""
-    recipe = {
-        "version": MOTION_PRETRAINING_VERSION,
-        "motions": motion_config.config_hash(),
-        "model": _architecture(model_args),
-        "steps": train_args.pretrain_max_train_steps,
-        "batch": train_args.pretrain_batch_size,
-        "learning_rate": train_args.pretrain_learning_rate,
-        "weight_decay": train_args.weight_decay,
-        "max_grad_norm": train_args.max_grad_norm,
-        "seed": train_args.seed,
-        "input": [data_args.short_side, data_args.crop_size],
-    }
-    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
-    return glad_cache_dir() / "pretrained" / f"synthetic-motions-{digest}"
-
-
-def _architecture(model_args: ModelArguments) -> dict:
-    """The run's model configuration without what does not shape the network (versions, stage-2 switches)."""
-    config = build_config(model_args, None).to_dict()
-    for key in ("transformers_version", "domain_alignment", "grl_lambda", "domain_loss_weight"):
-        config.pop(key, None)
-    return config
-
-
-def pretrain_on_motions(
-    accelerator: Accelerator,
-    data_args: DataArguments,
-    model_args: ModelArguments,
-    train_args: GladTrainingArguments,
-) -> StageResult:
-    """The motion-pretrained model of this recipe: reused from the cache when it exists, trained (or an interrupted
-    training resumed) there otherwise. The synthetic root must exist (`load_domains` generates it)."""
-    motion_config = motion_pretraining_config(data_args, train_args.pretrain_num_videos)
-    stage_dir = motion_pretraining_dir(data_args, model_args, train_args, motion_config)
-    if completed_stage(stage_dir):
-        logger.info(f"motion pre-training: reusing {stage_dir}", main_process_only=True)
-        return load_stage_result(stage_dir, "pretrain")
-    steps = train_args.pretrain_max_train_steps
-    logger.warning(
-        f"stage 0: the motion pre-training of this recipe is not cached yet, so it is trained once now: {steps} steps "
-        f"x {train_args.pretrain_batch_size} videos (the default recipe took about 2 min on a 2-core CPU; the progress bar "
-        f"shows the time left), into {stage_dir}, which every later run reuses. To skip it: --motion_pretraining false "
-        "(random initialisation) or a shorter --pretrain_max_train_steps (another recipe, another cache folder).",
-        main_process_only=True,
-    )
-    set_seed(train_args.seed)
-    return train_motion_pretraining_stage(
-        accelerator, motion_config, data_args, model_args, train_args, stage_dir
-    )
-
-
 def stage_recipes(
     data_args: DataArguments, model_args: ModelArguments, train_args: GladTrainingArguments
 ) -> dict[str, dict]:
@@ -191,122 +287,13 @@ def stage_recipes(
     return recipes
 
 
-def run_training(
-    data_args: DataArguments,
-    model_args: ModelArguments,
-    train_args: GladTrainingArguments,
-    accelerator: Accelerator | None = None,
-) -> dict[str, StageResult]:
-    """Run the stages `train_args.stage` asks for; returns their results by stage name."""
-    check_model_source(model_args.init_model, "--init_model")
-    check_motion_pretraining(data_args, model_args, train_args)
-    check_combinations(model_args, train_args)
-    check_setup(data_args, model_args, train_args)
-    with output_dir_lock(Path(train_args.output_dir)):
-        return _run_stages(data_args, model_args, train_args, accelerator)
+def _as_dicts(arguments: dict) -> dict[str, dict]:
+    """The argument groups as dicts, without the Hub token (never written or logged)."""
+    return {
+        group: {k: v for k, v in dataclasses.asdict(args).items() if k != "hub_token"}
+        for group, args in arguments.items()
+    }
 
 
-def _run_stages(
-    data_args: DataArguments,
-    model_args: ModelArguments,
-    train_args: GladTrainingArguments,
-    accelerator: Accelerator | None,
-) -> dict[str, StageResult]:
-    """`run_training` once the arguments are checked and the output folder is this run's."""
-    output_dir = Path(train_args.output_dir)
-    # What the run does with an existing --output_dir (resume, refuse), decided before any work (output_dir.py).
-    output_plan = plan_output_dir(
-        output_dir,
-        stage_recipes(data_args, model_args, train_args),
-        resume=train_args.resume_from_checkpoint,
-        overwrite=train_args.overwrite_output_dir,
-        init_model=model_args.init_model,
-    )
-    train_args = dataclasses.replace(train_args, resume_from_checkpoint=output_plan.resume)
-    accelerator = accelerator or make_accelerator(train_args)
-    set_seed(train_args.seed)
-    with accelerator.main_process_first():
-        domains = load_domains(data_args)
-    check_data(domains, data_args, model_args, train_args)
-    if accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        apply_output_plan(output_plan)
-        record_run_arguments(
-            output_dir,
-            {
-                "data": dataclasses.asdict(data_args),
-                "model": dataclasses.asdict(model_args),
-                "training": {k: v for k, v in dataclasses.asdict(train_args).items() if k != "hub_token"},
-            },
-            stages=list(output_plan.recipes),
-        )
-        write_recipe(output_dir / "recipe.yaml", data_args, model_args, train_args)
-    accelerator.wait_for_everyone()
-    if train_args.report_to != "none":
-        flat = {
-            **dataclasses.asdict(data_args),
-            **dataclasses.asdict(model_args),
-            **dataclasses.asdict(train_args),
-        }
-        flat = {
-            k: (v if isinstance(v, int | float | str | bool) else str(v))
-            for k, v in flat.items()
-            if k != "hub_token"
-        }
-        accelerator.init_trackers("glad", config=flat)
-    uploader = publisher = None
-    if train_args.push_to_hub and accelerator.is_main_process:
-        uploader = BackgroundHubUploader(
-            train_args.hub_model_id, token=train_args.hub_token, private=train_args.hub_private
-        )
-        publisher = HubPublisher(uploader, train_args.hub_strategy)
-
-    results: dict[str, StageResult] = {}
-    if model_args.motion_pretraining:
-        results["pretrain"] = pretrain_on_motions(accelerator, data_args, model_args, train_args)
-        model_args = dataclasses.replace(
-            model_args, init_model=str(results["pretrain"].model_dir), motion_pretraining=False
-        )
-        set_seed(train_args.seed)  # later stages draw the same numbers whether pre-training ran or was cached
-    stage2_init = model_args.init_model
-    resume = train_args.resume_from_checkpoint
-    if resume == "hub":  # what the Hub holds of each stage is brought here first, then resumed as "latest"
-        train_args = dataclasses.replace(train_args, resume_from_checkpoint="latest")
-    if train_args.stage in ("tol", "both"):
-        stage_dir = output_dir / "tol"
-        if resume == "hub":
-            fetch_stage_from_hub(accelerator, train_args, stage_dir)
-        if resume and completed_stage(stage_dir):
-            results["tol"] = load_stage_result(stage_dir, "tol")
-        else:
-            context = StageContext(accelerator, domains, data_args, model_args, train_args, publisher)
-            results["tol"] = train_temporal_order_stage(context, stage_dir)
-            if publisher:
-                publisher.stage_finished(stage_dir, headline=False)
-        stage2_init = str(results["tol"].model_dir)
-    if train_args.stage in ("glad", "both"):
-        runs = [("glad", model_args, train_args, stage2_label(model_args, train_args))]
-        if train_args.compare_source_only and model_args.domain_alignment:
-            runs.append(
-                ("source_only", *method_arguments("source_only", model_args, train_args), "source-only")
-            )
-        for name, args, stage_train_args, label in runs:
-            stage_dir = output_dir / name
-            set_seed(train_args.seed)
-            if resume == "hub":
-                fetch_stage_from_hub(accelerator, train_args, stage_dir)
-            if resume and completed_stage(stage_dir):
-                results[name] = load_stage_result(stage_dir, name)
-                continue
-            context = StageContext(accelerator, domains, data_args, args, stage_train_args, publisher)
-            results[name] = train_glad_stage(context, stage_dir, init=stage2_init, label=label)
-            if publisher:
-                publisher.stage_finished(stage_dir, headline=name == "glad")
-    accelerator.end_training()
-    if uploader:
-        status = uploader.close()
-        logger.info(f"hub uploads: {status}", main_process_only=True)
-    if accelerator.is_main_process:
-        summary = {name: result.metrics for name, result in results.items()}
-        merge_results(output_dir, summary)
-    return results
+def _tracker_value(value):
+    return value if isinstance(value, int | float | str | bool) else str(value)

@@ -12,8 +12,8 @@ from ..hub_sync import HubPublisher
 
 @dataclass(frozen=True)
 class StageContext:
-    """`domains`: {"source", "target"} DatasetDicts. A stage-2 method runs with its own `model_args` / `train_args`
-    (`dataclasses.replace`)."""
+    """`domains`: {"source", "target"} DatasetDicts; `model_args` / `train_args`: the stage's own, resolved by
+    `run.resolve_stages` (e.g. a stage-2 method's, the starting model after motion pre-training)."""
 
     accelerator: Accelerator
     domains: dict

@@ -1,12 +1,16 @@
 """Stage 0, synthetic dataset only: supervised pre-training on synthetic motions that are none of the classes
-(`glad_hf.data.synthetic_motions`), the stand-in for the paper's Kinetics I3D. AdamW on a one-cycle schedule."""
+(`glad_hf.data.synthetic_motions`), the stand-in for the paper's Kinetics I3D. AdamW on a one-cycle schedule. Trained
+once per recipe into `<cache>/pretrained/synthetic-motions-<recipe hash>` and reused by every later run."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from pathlib import Path
 
-from accelerate import Accelerator
+from accelerate.logging import get_logger
+from accelerate.utils import set_seed
 
 from ...data import SyntheticMotionConfig
 from ...modeling_glad import GladForVideoClassification
@@ -14,9 +18,76 @@ from ..arguments import DataArguments, GladTrainingArguments, ModelArguments
 from ..evaluation import classification_metrics, predict
 from ..loop import TrainingPlan, train
 from ..optim import make_optimizer, one_cycle_schedule
-from ..outputs import StageResult, config_summary, finish_stage, model_id, save_model
-from ..stage_datasets import motion_pretraining_datasets
+from ..outputs import (
+    StageResult,
+    completed_stage,
+    config_summary,
+    finish_stage,
+    load_stage_result,
+    model_id,
+    save_model,
+)
+from ..stage_datasets import glad_cache_dir, motion_pretraining_config, motion_pretraining_datasets
 from ..stage_models import build_config
+from .context import StageContext
+
+logger = get_logger(__name__)
+
+# Bump when the motion pre-training recipe changes, so that cached models of the old recipe are not reused.
+MOTION_PRETRAINING_VERSION = 2  # 2: the batch is global, the folder independent of the process count
+
+
+def _motion_config(data_args: DataArguments, train_args: GladTrainingArguments) -> SyntheticMotionConfig:
+    return motion_pretraining_config(data_args, train_args.pretrain_num_videos)
+
+
+def motion_pretraining_dir(
+    data_args: DataArguments, model_args: ModelArguments, train_args: GladTrainingArguments
+) -> Path:
+    """The cache folder of one pre-training recipe: `<cache>/pretrained/synthetic-motions-<content hash>`, the hash
+    of everything that defines the recipe (motions, architecture, optimisation with its global batch, input size,
+    seed) and not how many processes ran it. The synthetic root must exist (`load_domains` generates it)."""
+    recipe = {
+        "version": MOTION_PRETRAINING_VERSION,
+        "motions": _motion_config(data_args, train_args).config_hash(),
+        "model": _architecture(model_args),
+        "steps": train_args.pretrain_max_train_steps,
+        "batch": train_args.pretrain_batch_size,
+        "learning_rate": train_args.pretrain_learning_rate,
+        "weight_decay": train_args.weight_decay,
+        "max_grad_norm": train_args.max_grad_norm,
+        "seed": train_args.seed,
+        "input": [data_args.short_side, data_args.crop_size],
+    }
+    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+    return glad_cache_dir() / "pretrained" / f"synthetic-motions-{digest}"
+
+
+def _architecture(model_args: ModelArguments) -> dict:
+    """The run's model configuration without what does not shape the network (versions, stage-2 switches)."""
+    config = build_config(model_args, None).to_dict()
+    for key in ("transformers_version", "domain_alignment", "grl_lambda", "domain_loss_weight"):
+        config.pop(key, None)
+    return config
+
+
+def pretrain_on_motions(context: StageContext, stage_dir: Path) -> StageResult:
+    """The motion-pretrained model of this recipe (`stage_dir`, its cache folder): reused when it exists, trained (or
+    an interrupted training resumed) there otherwise."""
+    if completed_stage(stage_dir):
+        logger.info(f"motion pre-training: reusing {stage_dir}", main_process_only=True)
+        return load_stage_result(stage_dir, "pretrain")
+    train_args = context.train_args
+    logger.warning(
+        f"stage 0: the motion pre-training of this recipe is not cached yet, so it is trained once now: "
+        f"{train_args.pretrain_max_train_steps} steps x {train_args.pretrain_batch_size} videos (the default recipe "
+        "took about 2 min on a 2-core CPU; the progress bar shows the time left), into "
+        f"{stage_dir}, which every later run reuses. To skip it: --motion_pretraining false (random initialisation) or "
+        "a shorter --pretrain_max_train_steps (another recipe, another cache folder).",
+        main_process_only=True,
+    )
+    set_seed(train_args.seed)
+    return train_motion_pretraining_stage(context, stage_dir)
 
 
 def per_device_batch_size(global_batch_size: int, num_processes: int) -> int:
@@ -30,20 +101,19 @@ def per_device_batch_size(global_batch_size: int, num_processes: int) -> int:
     return global_batch_size // num_processes
 
 
-def train_motion_pretraining_stage(
-    accelerator: Accelerator,
-    motion_config: SyntheticMotionConfig,
-    data_args: DataArguments,
-    model_args: ModelArguments,
-    train_args: GladTrainingArguments,
-    stage_dir: Path,
-) -> StageResult:
+def train_motion_pretraining_stage(context: StageContext, stage_dir: Path) -> StageResult:
     """The run's architecture with one class per motion, trained `pretrain_max_train_steps` steps (resuming from its
     own checkpoints); writes `last/` and the validation accuracy."""
     start = time.time()
+    accelerator, data_args, train_args = context.accelerator, context.data_args, context.train_args
+    motion_config = _motion_config(data_args, train_args)
     motions = dict(enumerate(motion_config.motions))
     config = build_config(
-        model_args, None, domain_alignment=(), id2label=motions, label2id={m: i for i, m in motions.items()}
+        context.model_args,
+        None,
+        domain_alignment=(),
+        id2label=motions,
+        label2id={m: i for i, m in motions.items()},
     )
     model = GladForVideoClassification(config)
     train_set, val_set = motion_pretraining_datasets(motion_config, config, data_args, train_args.seed)
