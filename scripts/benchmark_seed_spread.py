@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 from glad_hf.modeling_glad import GladForVideoClassification
-from glad_hf.training.benchmark import PRESETS, prepare_benchmark
+from glad_hf.training.benchmark import prepare_benchmark
+from glad_hf.training.benchmark_presets import PRESETS
 from glad_hf.training.checkpointing import atomic_write_json, atomic_write_text
 from glad_hf.training.experiments import run_experiments
 from glad_hf.training.methods import METHODS, method_arguments

@@ -13,7 +13,8 @@ data and pre-training (see glad_hf.training.benchmark and glad_hf.training.stage
 
 import argparse
 
-from glad_hf.training.benchmark import PRESETS, run_synthetic_benchmark, timing_line
+from glad_hf.training.benchmark import run_synthetic_benchmark, timing_line
+from glad_hf.training.benchmark_presets import PRESETS
 from glad_hf.training.experiments import results_table
 from glad_hf.training.methods import METHODS
 from glad_hf.training.stage1_sweep import STAGE1_SETTINGS, run_stage1_sweep, sweep_table

@@ -13,7 +13,7 @@ The effective recipe is printed at start and saved as <output_dir>/recipe.yaml (
 import time
 
 from glad_hf.training.arguments import parse_arguments
-from glad_hf.training.benchmark import seed_spread_reference
+from glad_hf.training.benchmark_presets import seed_spread_reference
 from glad_hf.training.experiments import results_table, run_record, summarize, with_temporal_order
 from glad_hf.training.recipes import describe_recipe
 from glad_hf.training.run import process_state, run_training

@@ -311,7 +311,7 @@ def test_temporal_gap_reports_action_lengths_and_local_view_share_per_domain():
 def test_version_2_renders_as_before_version_3():
     """The `v2` benchmark preset keeps its tables reproducible: its videos are the frames the version-2 generator
     wrote (digests recorded from the code before version 3 existed)."""
-    from glad_hf.training.benchmark import PRESETS
+    from glad_hf.training.benchmark_presets import PRESETS
 
     config = PRESETS["v2"].data
     item = plan_source(config, "train")[123]

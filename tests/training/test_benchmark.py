@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from glad_hf.training.benchmark import (
+from glad_hf.training.benchmark import run_synthetic_benchmark
+from glad_hf.training.benchmark_presets import (
     BENCHMARK_METHODS,
     DEFAULT_PRESET_TARGET_MCA,
     PRESETS,
-    run_synthetic_benchmark,
     seed_spread_reference,
 )
 from glad_hf.training.experiments import results_table, summarize

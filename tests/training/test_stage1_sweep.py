@@ -165,7 +165,7 @@ def test_the_quick_sweep_reports_each_setting_resumes_and_shares_the_benchmark_r
 def test_a_reused_report_must_have_the_recipe_and_the_seeds(tmp_path):
     from dataclasses import asdict
 
-    from glad_hf.training.benchmark import PRESETS
+    from glad_hf.training.benchmark_presets import PRESETS
 
     config = json.loads(json.dumps(asdict(PRESETS["quick"])))
     runs = [_record(m, s, 0.5) for m in ("source_only", "gla", "gla_bg", "gla_tol", "glad") for s in range(2)]

@@ -36,7 +36,7 @@ class SyntheticK2BConfig:
     Args:
         version: 3 = one-shot actions, 2 = periodic motion patterns (package docstring). Version 2's recipe is
             ``version=2, source_num_frames=(150, 150), period_frames=30, background_texture_contrast=14,
-            target_action_fraction=(0.6, 1.0)`` (`glad_hf.training.benchmark.PRESETS["v2"]`).
+            target_action_fraction=(0.6, 1.0)`` (`glad_hf.training.benchmark_presets.PRESETS["v2"]`).
         seed: everything is a deterministic function of the config (this seed included).
         num_classes: the first ``num_classes`` K->B labels (``glad_hf.labels.K2B_LABELS``) are used.
         frame_size: frames are ``frame_size`` x ``frame_size`` RGB (even, for yuv420p video).
