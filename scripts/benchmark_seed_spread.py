@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from glad_hf.atomic import atomic_write_json, atomic_write_text
 from glad_hf.modeling_glad import GladForVideoClassification
 from glad_hf.training.benchmark import prepare_benchmark
 from glad_hf.training.benchmark_presets import PRESETS
-from glad_hf.training.checkpointing import atomic_write_json, atomic_write_text
 from glad_hf.training.experiments import run_experiments
 from glad_hf.training.methods import METHODS, method_arguments
 from glad_hf.training.stage_datasets import class_names, load_domains

@@ -8,13 +8,8 @@ import torch
 from accelerate import Accelerator
 
 from glad_hf import GladForVideoClassification
-from glad_hf.training.checkpointing import (
-    atomic_accelerator_save_state,
-    atomic_save_pretrained,
-    atomic_write_folder,
-    atomic_write_json,
-    recover_interrupted_save,
-)
+from glad_hf.atomic import atomic_write_folder, atomic_write_json, recover_interrupted_save
+from glad_hf.training.checkpointing import atomic_accelerator_save_state, atomic_save_pretrained
 from helpers import tiny_config
 
 

@@ -10,10 +10,10 @@ from torch.utils.data import Dataset
 
 from glad_hf import GladForVideoClassification
 from glad_hf.training.arguments import DataArguments, GladTrainingArguments
+from glad_hf.training.checkpointing import checkpoint_dirs
 from glad_hf.training.guards import NonFiniteLossError
 from glad_hf.training.loop import TrainingPlan, train
 from glad_hf.training.optim import make_optimizer, step_decay_schedule
-from glad_hf.training.progress import checkpoint_dirs
 from helpers import tiny_config
 
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_write_text
 from ..data.synthetic import generate_synthetic_k2b
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
 from .benchmark_presets import PRESETS, BenchmarkPreset
-from .checkpointing import atomic_write_text
 from .experiments import motion_pretrained_arguments, results_table, run_experiments, write_report
 from .methods import METHODS, check_methods
 from .outputs import StageResult

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from huggingface_hub import ModelCard, ModelCardData
 
+from glad_hf.atomic import atomic_write_text
 from glad_hf.modeling_glad import check_classifier_folder
 from glad_hf.publishing import (
     EVALUATION_RESULTS_END,
@@ -16,7 +17,6 @@ from glad_hf.publishing import (
     HEADLINE_METRICS,
     eval_results_from_metrics,
 )
-from glad_hf.training.checkpointing import atomic_write_text
 from glad_hf.training.model_card import evaluation_dataset_name
 
 

@@ -1,85 +1,28 @@
-"""Crash-safe checkpoint writing: a process killed mid-save leaves the previous checkpoint complete.
+"""A stage's checkpoints and where it is (`TrainingProgress`): `<stage_dir>/checkpoints/step_*`, each Accelerate's
+`save_state` (model, optimiser, scheduler, sampler, RNG states) plus `progress.json`; and the finished models.
 
-A checkpoint folder `ckpt` is written as `ckpt.tmp`, then swapped in by renames on the same filesystem:
-`ckpt` -> `ckpt.old`, `ckpt.tmp` -> `ckpt`, then `ckpt.old` is deleted. At every instant either `ckpt` or
-`ckpt.old` holds a complete checkpoint; `recover_interrupted_save` (run before every save, and by callers on
-start-up before resuming) puts the folders back in order. A leftover `ckpt.tmp` is never trusted.
+Crash-safe: a process killed mid-save leaves the previous checkpoint complete. Model folders
+(`save_pretrained`) and Accelerate training states are written through `glad_hf.atomic`'s folder swap
+(`ckpt.tmp` -> `ckpt`, the old one kept as `ckpt.old` until the new one is in place); an Accelerate state is saved
+by every process between barriers. Multi-process runs need the checkpoint folder on a filesystem all processes
+share, as `accelerate`'s own `save_state`/`load_state` do."""
 
-This guards against the process dying (kill, out-of-memory, pre-emption), not against power loss: folder contents
-are not fsync-ed. Multi-process runs need the checkpoint folder on a filesystem all processes share, as
-`accelerate`'s own `save_state`/`load_state` do.
-"""
-
+import dataclasses
 import json
-import logging
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import atomic_write_text
+from accelerate import Accelerator
+from accelerate.logging import get_logger
 
-logger = logging.getLogger(__name__)
+from ..atomic import atomic_write_folder, recover_interrupted_save, swap_in_folder, temporary_folder
 
+logger = get_logger(__name__)
 
-def _temporary_folder(folder: Path) -> Path:
-    return folder.with_name(folder.name + ".tmp")
-
-
-def _old_folder(folder: Path) -> Path:
-    return folder.with_name(folder.name + ".old")
-
-
-def recover_interrupted_save(folder: str | os.PathLike) -> bool:
-    """Undo the traces of a save that was interrupted; return whether `folder` now holds a complete checkpoint.
-
-    - `folder.tmp` (an unfinished or unswapped save) is deleted;
-    - `folder.old` is restored as `folder` when `folder` is missing (the save died between its two renames),
-      else deleted (the save died while deleting it).
-    """
-    folder = Path(folder)
-    temporary, old = _temporary_folder(folder), _old_folder(folder)
-    if temporary.exists():
-        logger.warning("Deleting %s, left by an interrupted save.", temporary)
-        shutil.rmtree(temporary)
-    if old.exists():
-        if folder.exists():
-            shutil.rmtree(old)
-        else:
-            logger.warning("Restoring %s from %s, left by an interrupted save.", folder, old)
-            os.replace(old, folder)
-    return folder.is_dir()
-
-
-def atomic_write_folder(folder: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call `write(temporary_folder)` to fill a fresh folder, then swap it in place of `folder`.
-
-    If `write` raises (or the process dies), `folder` keeps its previous content. Returns `folder`.
-    """
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    recover_interrupted_save(folder)
-    temporary = _temporary_folder(folder)
-    temporary.mkdir()
-    try:
-        write(temporary)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    _swap_in(temporary, folder)
-    return folder
-
-
-def _swap_in(temporary: Path, folder: Path) -> None:
-    if not any(temporary.iterdir()):
-        shutil.rmtree(temporary)
-        raise RuntimeError(f"Nothing was written to {temporary}; keeping {folder} as it was.")
-    old = _old_folder(folder)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(temporary, folder)
-    if old.exists():
-        shutil.rmtree(old)
+PROGRESS_FILENAME = "progress.json"
 
 
 def atomic_save_pretrained(model, processor, folder: str | os.PathLike, **kwargs) -> Path:
@@ -106,7 +49,7 @@ def atomic_accelerator_save_state(
             "ProjectConfiguration(automatic_checkpoint_naming=True)."
         )
     folder = Path(folder)
-    temporary = _temporary_folder(folder)
+    temporary = temporary_folder(folder)
     if accelerator.is_main_process:
         folder.parent.mkdir(parents=True, exist_ok=True)
         recover_interrupted_save(folder)
@@ -124,19 +67,77 @@ def atomic_accelerator_save_state(
     if accelerator.is_main_process:
         for name, text in (extra_files or {}).items():
             (temporary / name).write_text(text)
-        _swap_in(temporary, folder)
+        swap_in_folder(temporary, folder)
     accelerator.wait_for_everyone()
     return folder
 
 
-def _to_json_value(value):
-    # numpy and torch scalars/arrays reach JSON files through metric results and logged values.
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serialisable.")
+@dataclass
+class TrainingProgress:
+    """Where a stage is; saved with every checkpoint as `progress.json`."""
+
+    epoch: int = 0
+    batches_done_in_epoch: int = 0
+    global_step: int = 0
+    max_steps: int = 0  # the schedule's length in optimiser steps
+    skipped_steps: int = 0
+    consecutive_skipped_steps: int = 0
+    best_metric: float = -1.0
+    unreadable_rows: list[list] = field(
+        default_factory=list
+    )  # distinct [item key, row] that failed to decode
+    history: dict[str, list] = field(default_factory=dict)
+
+    def record(self, name: str, value: float) -> None:
+        self.history.setdefault(name, []).append((self.global_step, float(value)))
 
 
-def atomic_write_json(path: str | os.PathLike, obj, indent: int = 2) -> Path:
-    """Write `obj` as JSON to `path` through a temporary file and `os.replace`. Numpy/torch values are
-    converted with `.tolist()`. Returns `path`."""
-    return atomic_write_text(path, json.dumps(obj, indent=indent, default=_to_json_value) + "\n")
+def checkpoint_dirs(stage_dir: Path) -> list[Path]:
+    return sorted((stage_dir / "checkpoints").glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
+
+
+def save_checkpoint(
+    accelerator: Accelerator,
+    stage_dir: Path,
+    progress: TrainingProgress,
+    *,
+    limit: int,
+    on_saved: Callable | None = None,
+) -> None:
+    """Save `checkpoints/step_<global step>`, keep the newest `limit`, then call `on_saved(stage_dir, folder)` in the
+    main process."""
+    folder = stage_dir / "checkpoints" / f"step_{progress.global_step:08d}"
+    state = json.dumps(dataclasses.asdict(progress))
+    atomic_accelerator_save_state(accelerator, folder, extra_files={PROGRESS_FILENAME: state})
+    if accelerator.is_main_process:
+        for old in checkpoint_dirs(stage_dir)[:-limit]:
+            shutil.rmtree(old, ignore_errors=True)
+        if on_saved:
+            on_saved(stage_dir, folder)
+
+
+def resume_checkpoint(accelerator: Accelerator, stage_dir: Path, resume: str | None) -> TrainingProgress:
+    """The progress of the checkpoint `resume` names ("latest" = the stage's newest, if any), its state loaded."""
+    if not resume:
+        return TrainingProgress()
+    if resume == "latest":
+        found = checkpoint_dirs(stage_dir)
+        if not found:
+            return TrainingProgress()
+        folder = found[-1]
+    else:
+        folder = Path(resume)
+        if folder.parent.name == "checkpoints" and folder.parent.parent.name != stage_dir.name:
+            raise ValueError(
+                f"--resume_from_checkpoint {resume} is a checkpoint of the {folder.parent.parent.name!r} stage, not of "
+                f"{stage_dir.name!r}; this stage's checkpoints are {stage_dir / 'checkpoints'}/step_* (or pass "
+                "--resume_from_checkpoint latest)"
+            )
+        if not (folder / PROGRESS_FILENAME).is_file():
+            raise ValueError(
+                f"--resume_from_checkpoint {resume} is not a checkpoint folder of this stage (no {PROGRESS_FILENAME}); "
+                f"checkpoints are {stage_dir / 'checkpoints'}/step_*"
+            )
+    accelerator.load_state(str(folder))
+    logger.info(f"resumed from {folder}", main_process_only=True)
+    return TrainingProgress(**json.loads((folder / PROGRESS_FILENAME).read_text()))

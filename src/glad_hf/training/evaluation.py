@@ -13,13 +13,13 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from ..atomic import atomic_write_json
 from ..data.synthetic import METADATA_FILENAME
 from ..data.transforms import finish_batch
 from ..metrics import load_glad_metric
 from ..modeling_glad import GladForVideoClassification
 from ..video_processing_glad import GladVideoProcessor
 from .arguments import DataArguments
-from .checkpointing import atomic_write_json
 from .options import check_choices, check_numbers, option
 from .outputs import save_confusion_matrix
 from .stage_datasets import evaluation_dataset, load_domains

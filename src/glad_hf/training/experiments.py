@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from scipy import stats
 
+from ..atomic import atomic_write_json, atomic_write_text
 from ..metrics.plots import save_grouped_bars_png
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
-from .checkpointing import atomic_write_json, atomic_write_text
 from .methods import METHODS, PAPER_METHODS, check_methods, method_arguments
 from .outputs import StageResult
 from .run import run_training

@@ -8,7 +8,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.logging import get_logger
 
-from .progress import TrainingProgress
+from .checkpointing import TrainingProgress
 
 logger = get_logger(__name__)
 

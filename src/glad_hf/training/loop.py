@@ -2,7 +2,7 @@
 set, `compute_loss`, optional per-epoch validation); the loop owns everything else — preparing, resuming (also
 mid-epoch), gradient accumulation and clipping, skipping non-finite steps, logging, checkpoints.
 
-Checkpoints and progress are `progress.py`'s, the refusals (non-finite steps, unreadable rows) `guards.py`'s.
+Checkpoints and progress are `checkpointing.py`'s, the refusals (non-finite steps, unreadable rows) `guards.py`'s.
 The accelerator must hold only this stage's objects:
 `train` starts with `accelerator.free_memory()`, so one Accelerator serves the stages of a run one after another.
 """
@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from ..data.transforms import finish_batch
 from .arguments import DataArguments, GladTrainingArguments
+from .checkpointing import TrainingProgress, resume_checkpoint, save_checkpoint
 from .guards import (
     all_finite,
     count_skipped_step,
@@ -30,7 +31,6 @@ from .guards import (
     restore_buffers,
     snapshot_buffers,
 )
-from .progress import TrainingProgress, resume_checkpoint, save_checkpoint
 
 logger = get_logger(__name__)
 

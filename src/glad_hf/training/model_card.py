@@ -9,6 +9,7 @@ from pathlib import Path
 
 from huggingface_hub import ModelCard, ModelCardData
 
+from glad_hf.atomic import atomic_write_text
 from glad_hf.labels import K2B_LABELS
 from glad_hf.publishing import (
     GLAD_CITATION,
@@ -18,7 +19,6 @@ from glad_hf.publishing import (
     find_model_card_template,
     percent,
 )
-from glad_hf.training.checkpointing import atomic_write_text
 
 __all__ = [
     "GLAD_CITATION",

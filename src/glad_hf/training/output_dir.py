@@ -31,9 +31,9 @@ from pathlib import Path
 from accelerate.logging import get_logger
 from filelock import FileLock, Timeout
 
-from .checkpointing import atomic_write_json
+from ..atomic import atomic_write_json
+from .checkpointing import PROGRESS_FILENAME, checkpoint_dirs
 from .outputs import completed_stage
-from .progress import PROGRESS_FILENAME, checkpoint_dirs
 from .stage_recipe import (
     RECIPE_FILENAME,
     RecipeMismatchError,

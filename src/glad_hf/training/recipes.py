@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from .checkpointing import atomic_write_text
+from ..atomic import atomic_write_text
 
 # Added to the dataclasses' defaults on the synthetic dataset: the synthetic benchmark's domain-loss weight (a new
 # model's config has the SPEC's 1.0).

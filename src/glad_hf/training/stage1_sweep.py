@@ -24,10 +24,10 @@ from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_write_json, atomic_write_text
 from ..metrics.plots import save_scatter_png
 from .benchmark import benchmark_arguments, prepare_benchmark
 from .benchmark_presets import PRESETS
-from .checkpointing import atomic_write_json, atomic_write_text
 from .experiments import permutation_p_value, run_experiments
 from .methods import METHODS
 

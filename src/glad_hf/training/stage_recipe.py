@@ -16,8 +16,8 @@ import os
 import time
 from pathlib import Path
 
+from ..atomic import atomic_write_json
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
-from .checkpointing import atomic_write_json
 
 RECIPE_FILENAME = "recipe.json"
 RECIPE_VERSION = 1
