@@ -21,7 +21,9 @@ MODES = ("per_group", "fused")
 
 def make_model(mode: str, depth: int) -> GladForVideoClassification:
     torch.manual_seed(0)
-    config = GladConfig.tiny(batch_norm_grouping=mode) if depth == 18 else GladConfig(batch_norm_grouping=mode)
+    config = (
+        GladConfig.tiny(batch_norm_grouping=mode) if depth == 18 else GladConfig(batch_norm_grouping=mode)
+    )
     return GladForVideoClassification(config).train()
 
 
@@ -67,7 +69,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64, help="frame height = width")
     parser.add_argument("--batch", type=int, default=4, help="videos per domain")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--depth", type=int, default=18, choices=[18, 50], help="18 = GladConfig.tiny(), 50 = I3D")
+    parser.add_argument(
+        "--depth", type=int, default=18, choices=[18, 50], help="18 = GladConfig.tiny(), 50 = I3D"
+    )
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -95,8 +99,10 @@ def main() -> None:
         child.join()
 
     name = "GladConfig.tiny()" if args.depth == 18 else "I3D R50-NL"
-    print(f"{name}, CPU ({args.threads} threads), {args.batch} source + {args.batch} target videos of 8x8 frames at "
-          f"{args.size}x{args.size}, {args.rounds} rounds\n")
+    print(
+        f"{name}, CPU ({args.threads} threads), {args.batch} source + {args.batch} target videos of 8x8 frames at "
+        f"{args.size}x{args.size}, {args.rounds} rounds\n"
+    )
     print("| batch-norm grouping | backbone calls / step | steps/s | relative | peak memory rise (MiB) |")
     print("|---|---|---|---|---|")
     base = args.rounds / seconds["per_group"]

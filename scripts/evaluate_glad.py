@@ -14,9 +14,9 @@ card: its `model-index` metadata and a results table (the rest of the card is ke
 
 from pathlib import Path
 
+from glad_hf.hub.card_results import update_model_card_results
 from glad_hf.modeling_glad import check_classifier_folder
 from glad_hf.training.arguments import DataArguments, parse_arguments
-from glad_hf.training.card_results import update_model_card_results
 from glad_hf.training.evaluation import EvaluationArguments, evaluate_checkpoint
 
 

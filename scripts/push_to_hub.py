@@ -7,7 +7,7 @@ The folder is checked (config.json with model_type "glad", *.safetensors weights
 upload; the folder itself is not modified (a staged copy is pushed). Log in first (`hf auth login` or HF_TOKEN).
 """
 
-from glad_hf.publishing import main
+from glad_hf.hub.push import main
 
 if __name__ == "__main__":
     main()

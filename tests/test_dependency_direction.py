@@ -1,6 +1,6 @@
-"""Dependencies point one way: scripts -> training -> (model, data, metrics). The model side (configuration,
-modeling, backbones, processor, converter) imports no data or training code; backbones import no heads; configs
-import no network code; data imports no training; nothing imports scripts."""
+"""Dependencies point one way: scripts -> training -> (hub, model, data, metrics), hub -> model. The model side
+(configuration, modeling, backbones, processor, converter) and the Hub package import no data or training code;
+backbones import no heads; configs import no network code; data imports no training; nothing imports scripts."""
 
 import ast
 from pathlib import Path
@@ -15,9 +15,8 @@ MODEL_SIDE = [
     "conversion.py",
     "frame_sampling.py",
     "labels.py",
-    "publishing.py",
-    "remote_code.py",
     *[f"backbones/{p.name}" for p in (PACKAGE / "backbones").glob("*.py")],
+    *[f"hub/{p.name}" for p in (PACKAGE / "hub").glob("*.py")],
 ]
 # configs (and the registry, and the backbones package that re-exports them) load without any network module
 CONFIG_SIDE = [

@@ -1,4 +1,4 @@
-"""Model cards and provenance of converted checkpoints, and pushing model folders to the Hub (`glad_hf.publishing`,
+"""Model cards and provenance of converted checkpoints, and pushing model folders to the Hub (`glad_hf.hub`,
 `glad-convert-mmaction --push_to_hub`, `scripts/push_to_hub.py`), against the local fake Hub (tests/fake_hub.py)."""
 
 import hashlib
@@ -13,15 +13,10 @@ from torchvision.models import resnet18
 
 from glad_hf import GladForVideoClassification, GladVideoProcessor
 from glad_hf.conversion import convert_mmaction_checkpoint, main
-from glad_hf.publishing import (
-    EVALUATION_RESULTS_END,
-    EVALUATION_RESULTS_START,
-    PROVENANCE_FILE_NAME,
-    HubPushError,
-    check_repo_id,
-    parse_zoo_file_name,
-    push_model_folder,
-)
+from glad_hf.hub.cards import EVALUATION_RESULTS_END, EVALUATION_RESULTS_START
+from glad_hf.hub.provenance import PROVENANCE_FILE_NAME, parse_zoo_file_name
+from glad_hf.hub.push import check_repo_id, push_model_folder
+from glad_hf.hub.retry import HubPushError, RetryPolicy
 from helpers import tiny_config
 from test_conversion import mmaction_i3d_r50_shapes, random_state_dict
 from test_conversion_tsm import R18_BLOCKS, mmaction_tsm_shapes
@@ -182,9 +177,6 @@ def test_push_script_pushes_a_staged_copy_in_one_commit(fake_hub, tiny_model_fol
 
 
 def test_the_pushed_repo_has_remote_code_when_the_package_provides_it(fake_hub, tiny_model_folder):
-    remote_code = pytest.importorskip("glad_hf.remote_code")
-    if not hasattr(remote_code, "add_remote_code"):
-        pytest.skip("glad_hf.remote_code has no add_remote_code")
     push_model_folder(tiny_model_folder, "glad-org/tiny")
     pushed = fake_hub.files("glad-org/tiny")
     assert "auto_map" in json.loads(pushed["config.json"])
@@ -243,7 +235,7 @@ def test_the_converter_refuses_a_malformed_repo_id_before_converting(fake_hub, t
 def test_an_upload_that_keeps_failing_raises_naming_the_repo(fake_hub, tiny_model_folder, caplog):
     fake_hub.fail_requests("/commit/", times=100, status=500)
     with pytest.raises(HubPushError, match=r"glad-org/tiny failed after 3 attempts: .*500"):
-        push_model_folder(tiny_model_folder, "glad-org/tiny", max_retries=2, backoff=0.0)
+        push_model_folder(tiny_model_folder, "glad-org/tiny", retries=RetryPolicy(max_retries=2, backoff=0.0))
     commits = [path for method, path in fake_hub.requests if "/commit/" in path]
     assert len(commits) == 3
     assert set(fake_hub.files("glad-org/tiny")) == {".gitattributes"}  # nothing half-pushed
@@ -252,7 +244,7 @@ def test_an_upload_that_keeps_failing_raises_naming_the_repo(fake_hub, tiny_mode
 
 def test_a_transient_failure_is_retried(fake_hub, tiny_model_folder):
     fake_hub.fail_requests("/commit/", times=1, status=503)
-    commit = push_model_folder(tiny_model_folder, "glad-org/tiny", backoff=0.0)
+    commit = push_model_folder(tiny_model_folder, "glad-org/tiny", retries=RetryPolicy(backoff=0.0))
     assert commit.commit_url.startswith(f"{fake_hub.endpoint}/glad-org/tiny/commit/")
     assert "model.safetensors" in fake_hub.files("glad-org/tiny")
 
@@ -260,20 +252,18 @@ def test_a_transient_failure_is_retried(fake_hub, tiny_model_folder):
 def test_a_refused_permission_is_not_retried(fake_hub, tiny_model_folder):
     fake_hub.fail_requests("/api/repos/create", times=100, status=403)
     with pytest.raises(HubPushError, match=r"glad-org/tiny failed after 1 attempt: .*403"):
-        push_model_folder(tiny_model_folder, "glad-org/tiny", max_retries=3, backoff=0.0)
+        push_model_folder(tiny_model_folder, "glad-org/tiny", retries=RetryPolicy(max_retries=3, backoff=0.0))
     assert fake_hub.repos == {}
 
 
 def test_a_push_offline_fails_at_once_naming_the_repo(tiny_model_folder, monkeypatch):
     from huggingface_hub import constants
 
-    from glad_hf.publishing import HubPushError, push_model_folder
-
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    sleeps = []
-    monkeypatch.setattr("glad_hf.publishing.time.sleep", sleeps.append)
+    requests = []
+    monkeypatch.setattr("glad_hf.hub.push.HfApi.create_repo", lambda *args, **kwargs: requests.append(args))
     with pytest.raises(
         HubPushError, match="glad-org/tiny: HF_HUB_OFFLINE=1 is set, so no upload can succeed"
     ):
         push_model_folder(tiny_model_folder, "glad-org/tiny")
-    assert sleeps == []  # no retry loop that cannot succeed
+    assert requests == []  # no request, hence no retry loop that cannot succeed

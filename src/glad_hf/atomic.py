@@ -6,7 +6,7 @@ The new content goes to a temporary file beside the target (`.<name>.<random>.tm
 filesystem), which `os.replace` then swaps in: atomic on POSIX and Windows. The temporary file is removed when
 writing fails. Written here because the standard library stops short of it (`tempfile` leaves the swap to the
 caller) and the libraries we use keep theirs private. It sits outside `data/`, `training/` and `metrics/` so that
-every side of the package may use it (the model side's `publishing.py` included).
+every side of the package may use it (the model side and the Hub package included).
 
 A folder `ckpt` is written as `ckpt.tmp`, then swapped in by renames on the same filesystem: `ckpt` -> `ckpt.old`,
 `ckpt.tmp` -> `ckpt`, then `ckpt.old` is deleted. At every instant either `ckpt` or `ckpt.old` holds a complete

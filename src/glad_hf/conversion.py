@@ -5,7 +5,7 @@ and GLAD checkpoints (backbone + 12-class head + three domain classifiers), as `
 dicts, with or without DDP's `module.` prefix; the backbone is mmaction's I3D `ResNet3d` or its `ResNetTSM` (told
 apart by the shifted conv's `conv1.conv.net.weight` keys). A torchvision ImageNet ResNet state dict (the usual TSM
 initialisation) becomes a TSM GLAD with new heads. Each folder gets a model card and a `provenance.json` (source
-file, sha256, model-zoo identity, keys used / ignored / newly initialised; `glad_hf.publishing`); `--push_to_hub
+file, sha256, model-zoo identity, keys used / ignored / newly initialised; `glad_hf.hub`); `--push_to_hub
 ORG/NAME` pushes it.
 """
 
@@ -21,8 +21,10 @@ import torch
 
 from .backbones import TSMConfig
 from .configuration_glad import GladConfig
+from .hub.converted_card import write_converted_model_card
+from .hub.provenance import conversion_provenance
+from .hub.push import check_repo_id, push_model_folder
 from .modeling_glad import GladForTemporalOrderLearning, GladForVideoClassification
-from .publishing import check_repo_id, conversion_provenance, push_model_folder, write_converted_model_card
 from .video_processing_glad import GladVideoProcessor
 
 # mmaction non-local sub-module -> ours
@@ -388,7 +390,7 @@ def convert_mmaction_checkpoint(
     An mmaction checkpoint (I3D or TSM, see `convert_mmaction_state_dict`) or a torchvision ImageNet ResNet state
     dict (a TSM GLAD with new heads, see `convert_torchvision_resnet_state_dict`). With `model_card`, also writes
     `provenance.json` (source file name, sha256 and model-zoo identity, the keys used, ignored and newly
-    initialised) and a model card (README.md, `glad_hf.publishing.render_converted_model_card`) naming the model
+    initialised) and a model card (README.md, `glad_hf.hub.render_converted_model_card`) naming the model
     `model_id` (its Hub id; default: `output_dir`), with `base_model` and `license` in its metadata.
     """
     check_conversion_output(output_dir, overwrite=overwrite)

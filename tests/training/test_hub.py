@@ -7,9 +7,10 @@ import torch
 from huggingface_hub import snapshot_download
 from safetensors.torch import load_file, save_file
 
-from fake_hub import free_local_port
+from fake_hub import free_local_port, patch_hub_client
 from glad_hf import GladForVideoClassification
-from glad_hf.training.hub import BackgroundHubUploader
+from glad_hf.hub.background import BackgroundHubUploader
+from glad_hf.hub.retry import RetryPolicy
 from helpers import tiny_config
 
 # huggingface_hub's LFS upload passes a file object as `data=`, which its HTTP client deprecates; not ours to fix.
@@ -42,7 +43,7 @@ def folder_bytes(folder):
 
 def test_pushed_folder_downloads_back_identical(fake_hub, tmp_path):
     checkpoint = write_checkpoint(tmp_path / "checkpoint")
-    with BackgroundHubUploader(REPO_ID, endpoint=fake_hub.endpoint) as uploader:
+    with BackgroundHubUploader(REPO_ID) as uploader:
         job = uploader.submit(checkpoint, commit_message="epoch 1")
     assert job.state == "done" and job.attempts == 1
     assert job.commit_url.startswith(f"{fake_hub.endpoint}/{REPO_ID}/commit/")
@@ -59,7 +60,7 @@ def test_pushed_folder_downloads_back_identical(fake_hub, tmp_path):
 def test_submit_snapshots_the_folder_and_returns_while_the_hub_hangs(fake_hub, tmp_path):
     checkpoint = write_checkpoint(tmp_path / "checkpoint", value=1.0)
     expected = folder_bytes(checkpoint)
-    uploader = BackgroundHubUploader(REPO_ID, endpoint=fake_hub.endpoint)
+    uploader = BackgroundHubUploader(REPO_ID)
     fake_hub.pause()
     job = uploader.submit(checkpoint)
     assert job.state in ("queued", "uploading")
@@ -77,8 +78,8 @@ def test_submit_snapshots_the_folder_and_returns_while_the_hub_hangs(fake_hub, t
 
 def test_a_failing_upload_is_retried_and_logged(fake_hub, tmp_path, caplog):
     fake_hub.fail_requests("/commit/", times=2, status=500)
-    uploader = BackgroundHubUploader(REPO_ID, endpoint=fake_hub.endpoint, max_retries=3, backoff=0.01)
-    with caplog.at_level(logging.WARNING, logger="glad_hf.training.hub"):
+    uploader = BackgroundHubUploader(REPO_ID, retries=RetryPolicy(max_retries=3, backoff=0.01))
+    with caplog.at_level(logging.WARNING, logger="glad_hf.hub"):
         job = uploader.submit(write_checkpoint(tmp_path / "checkpoint"))
         uploader.close()
 
@@ -95,8 +96,8 @@ def test_an_upload_that_keeps_failing_is_given_up_without_raising(fake_hub, tmp_
     else:
         endpoint = fake_hub.endpoint
         fake_hub.fail_requests("/api/repos/create", times=100, status=500)
-    uploader = BackgroundHubUploader(REPO_ID, endpoint=endpoint, max_retries=2, backoff=0.01)
-    with caplog.at_level(logging.WARNING, logger="glad_hf.training.hub"):
+    with patch_hub_client(endpoint), caplog.at_level(logging.WARNING, logger="glad_hf.hub"):
+        uploader = BackgroundHubUploader(REPO_ID, retries=RetryPolicy(max_retries=2, backoff=0.01))
         job = uploader.submit(write_checkpoint(tmp_path / "checkpoint"))
         status = uploader.close()
 
@@ -110,7 +111,7 @@ def test_an_upload_that_keeps_failing_is_given_up_without_raising(fake_hub, tmp_
 
 
 def test_a_newer_submission_supersedes_a_queued_one(fake_hub, tmp_path):
-    uploader = BackgroundHubUploader(REPO_ID, endpoint=fake_hub.endpoint)
+    uploader = BackgroundHubUploader(REPO_ID)
     fake_hub.pause()
     first = uploader.submit(write_checkpoint(tmp_path / "a", value=1.0), path_in_repo="last")
     wait_until(lambda: first.state == "uploading")  # the worker took it and hangs on the paused hub
@@ -130,14 +131,14 @@ def test_a_newer_submission_supersedes_a_queued_one(fake_hub, tmp_path):
 
 
 def test_the_repo_is_created_private_when_asked(fake_hub, tmp_path):
-    with BackgroundHubUploader(REPO_ID, endpoint=fake_hub.endpoint, private=True) as uploader:
+    with BackgroundHubUploader(REPO_ID, private=True) as uploader:
         uploader.submit(write_checkpoint(tmp_path / "checkpoint"))
     assert fake_hub.repos[REPO_ID].private
 
 
 def test_a_missing_folder_is_logged_not_raised(fake_hub, tmp_path, caplog):
-    with BackgroundHubUploader(REPO_ID, endpoint=fake_hub.endpoint) as uploader:
-        with caplog.at_level(logging.ERROR, logger="glad_hf.training.hub"):
+    with BackgroundHubUploader(REPO_ID) as uploader:
+        with caplog.at_level(logging.ERROR, logger="glad_hf.hub"):
             job = uploader.submit(tmp_path / "missing")
     assert job.state == "failed" and "could not snapshot" in job.error
     assert "not queued" in caplog.text
@@ -152,7 +153,7 @@ def test_from_pretrained_reads_a_pushed_model_from_a_fresh_cache(fake_hub, tmp_p
     torch.manual_seed(0)
     model = GladForVideoClassification(tiny_config())
     model.save_pretrained(tmp_path / "checkpoint")
-    with BackgroundHubUploader(REPO_ID, endpoint=fake_hub.endpoint) as uploader:
+    with BackgroundHubUploader(REPO_ID) as uploader:
         uploader.submit(tmp_path / "checkpoint")
 
     loaded = GladForVideoClassification.from_pretrained(REPO_ID, cache_dir=tmp_path / "fresh_cache")

@@ -8,9 +8,10 @@ import torch
 from test_train_glad import synthetic_root, tiny_run_args  # noqa: F401  (module-scoped fixture)
 
 from glad_hf import GladForVideoClassification, GladVideoProcessor
+from glad_hf.hub.background import BackgroundHubUploader
+from glad_hf.hub.retry import RetryPolicy
 from glad_hf.training import loop, run
 from glad_hf.training.arguments import parse_arguments
-from glad_hf.training.hub import BackgroundHubUploader
 from glad_hf.training.run import run_training
 from helpers import clip_grid, crash_at_step, tiny_config
 
@@ -22,7 +23,7 @@ def test_push_then_from_pretrained_gives_the_same_logits(fake_hub, tmp_path):
     GladVideoProcessor(size={"shortest_edge": 40}, crop_size={"height": 32, "width": 32}).save_pretrained(
         folder
     )
-    uploader = BackgroundHubUploader("glad-org/glad-tiny", endpoint=fake_hub.endpoint, backoff=0.01)
+    uploader = BackgroundHubUploader("glad-org/glad-tiny", retries=RetryPolicy(backoff=0.01))
     uploader.submit(folder, commit_message="model")
     status = uploader.close(timeout=60)
     assert status.failed == 0 and status.done == 1
@@ -41,7 +42,7 @@ def test_training_finishes_when_every_upload_fails(fake_hub, synthetic_root, tmp
     uploaders = []
 
     def quick_uploader(*args, **kwargs):  # the real uploader, with short waits between its retries
-        uploaders.append(BackgroundHubUploader(*args, **kwargs, backoff=0.01))
+        uploaders.append(BackgroundHubUploader(*args, **kwargs, retries=RetryPolicy(backoff=0.01)))
         return uploaders[-1]
 
     monkeypatch.setattr(run, "BackgroundHubUploader", quick_uploader)
@@ -64,7 +65,7 @@ def quick_uploads(monkeypatch):
     uploaders = []
 
     def quick_uploader(*args, **kwargs):
-        uploaders.append(BackgroundHubUploader(*args, **kwargs, backoff=0.01))
+        uploaders.append(BackgroundHubUploader(*args, **kwargs, retries=RetryPolicy(backoff=0.01)))
         return uploaders[-1]
 
     monkeypatch.setattr(run, "BackgroundHubUploader", quick_uploader)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from huggingface_hub import ModelCard
 
+from glad_hf.hub.cards import find_model_card_template, render_model_card, write_model_card
 from glad_hf.labels import K2B_LABELS
-from glad_hf.training.model_card import find_model_card_template, render_model_card, write_model_card
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

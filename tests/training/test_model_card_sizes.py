@@ -2,7 +2,7 @@
 input size read from its config and processor, not the paper's R50 text."""
 
 from glad_hf.configuration_glad import GladConfig
-from glad_hf.training.model_card import render_model_card
+from glad_hf.hub.cards import render_model_card
 from glad_hf.training.outputs import config_summary
 
 

@@ -10,10 +10,10 @@ from transformers import pipeline
 
 from glad_hf import GladConfig, GladForTemporalOrderLearning, GladForVideoClassification
 from glad_hf.conversion import main as convert_main
+from glad_hf.hub.card_results import update_model_card_results
 from glad_hf.modeling_glad import TemporalOrderModelError
 from glad_hf.training import preflight
 from glad_hf.training.arguments import parse_arguments
-from glad_hf.training.card_results import update_model_card_results
 from glad_hf.training.evaluation import evaluate_checkpoint
 from glad_hf.training.run import run_training
 from helpers import write_mp4

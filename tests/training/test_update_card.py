@@ -8,10 +8,11 @@ import pytest
 from huggingface_hub import ModelCard
 from test_train_glad import synthetic_root, tiny_run_args  # noqa: F401  (module-scoped fixture)
 
-from glad_hf.publishing import EVALUATION_RESULTS_END, EVALUATION_RESULTS_START, push_model_folder
+from glad_hf.hub.card_results import update_model_card_results
+from glad_hf.hub.cards import EVALUATION_RESULTS_END, EVALUATION_RESULTS_START, K2B_EVAL_NAME
+from glad_hf.hub.push import push_model_folder
+from glad_hf.hub.retry import RetryPolicy
 from glad_hf.training.arguments import parse_arguments
-from glad_hf.training.card_results import update_model_card_results
-from glad_hf.training.model_card import K2B_EVAL_NAME
 from glad_hf.training.run import run_training
 
 REPO = Path(__file__).resolve().parents[2]
@@ -130,7 +131,7 @@ def test_a_trained_model_is_pushed_evaluated_and_its_card_updated_on_the_hub(
     folder = run_training(*args)["glad"].model_dir
     evaluate_glad(["--model", str(folder), "--data_dir", str(synthetic_root), "--output_dir", str(tmp_path / "eval"),
                    "--update_card"])  # fmt: skip
-    push_model_folder(folder, "glad-org/glad-synthetic-tiny", endpoint=fake_hub.endpoint, backoff=0.01)
+    push_model_folder(folder, "glad-org/glad-synthetic-tiny", retries=RetryPolicy(backoff=0.01))
     card = ModelCard.load("glad-org/glad-synthetic-tiny")
     assert card.data.library_name == "glad_hf" and card.data.pipeline_tag == "video-classification"
     assert EVALUATION_RESULTS_START in card.text  # the evaluation's table travelled with the card

@@ -20,8 +20,8 @@ from pathlib import Path
 import yaml
 from transformers import HfArgumentParser
 
+from ..hub.run_sync import HUB_STRATEGIES
 from .data_arguments import DataArguments
-from .hub_sync import HUB_STRATEGIES
 from .options import check_choices, check_numbers, option
 from .recipes import recipe_defaults, recipe_help
 

@@ -19,11 +19,11 @@ from accelerate import Accelerator
 
 from ..atomic import atomic_write_json
 from ..configuration_glad import GladConfig
+from ..hub.cards import write_model_card
 from ..metrics.plots import save_confusion_matrix_png, save_curves_png
 from ..video_processing_glad import GladVideoProcessor
 from .arguments import DataArguments, GladTrainingArguments
 from .checkpointing import atomic_save_pretrained
-from .model_card import write_model_card
 
 
 @dataclass

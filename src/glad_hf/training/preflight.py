@@ -19,7 +19,7 @@ from transformers import PreTrainedConfig
 from ..backbones.registry import backbone_spec, build_backbone
 from ..configuration_glad import GladConfig
 from ..data.background import BACKGROUND_SUFFIXES
-from ..publishing import check_repo_id
+from ..hub.push import check_repo_id
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
 from .stage_models import build_config, check_model_source
 

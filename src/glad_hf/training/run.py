@@ -15,9 +15,9 @@ from accelerate import Accelerator, PartialState
 from accelerate.logging import get_logger
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 
+from ..hub.background import BackgroundHubUploader
+from ..hub.run_sync import HubPublisher, download_stage_state
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
-from .hub import BackgroundHubUploader
-from .hub_sync import HubPublisher, download_stage_state
 from .methods import method_arguments
 from .output_dir import (
     apply_output_plan,

@@ -301,7 +301,9 @@ def temporal_order_datasets(domains, split: str, config: GladConfig, data_args, 
     transform = VideoResizeTransform(short_side=data_args.short_side, size=data_args.crop_size)
     return {
         domain: TemporalOrderDataset(
-            domains[domain][split] if split == "train" else evaluation_rows(domains[domain][split], data_args),
+            domains[domain][split]
+            if split == "train"
+            else evaluation_rows(domains[domain][split], data_args),
             transform,
             frame_interval=interval,
             num_clips=config.tol_num_clips,

@@ -11,7 +11,7 @@ from safetensors import SafetensorError, safe_open
 from transformers.utils import logging as transformers_logging
 
 from ..configuration_glad import GladConfig
-from ..publishing import check_model_folder, check_repo_id
+from ..hub.push import check_model_folder, check_repo_id
 from .arguments import ModelArguments
 
 logger = get_logger(__name__)

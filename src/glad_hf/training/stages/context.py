@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from accelerate import Accelerator
 
+from ...hub.run_sync import HubPublisher
 from ..arguments import DataArguments, GladTrainingArguments, ModelArguments
-from ..hub_sync import HubPublisher
 
 
 @dataclass(frozen=True)

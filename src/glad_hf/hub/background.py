@@ -1,37 +1,42 @@
-"""Push checkpoints to the Hugging Face Hub in the background while training goes on.
+"""Pushing checkpoints to the Hub in the background while training goes on.
 
 The training loop calls `submit(folder)` after writing a checkpoint: the folder is copied to a private staging
-directory (a local disk copy, the only work done on the caller's thread) and a worker thread uploads the copy with
-`HfApi.upload_folder`, retrying with exponential backoff. A failed upload is logged, never raised: training must not
-stop because the network did.
+directory (a local disk copy, the only work done on the caller's thread) and the copy is uploaded by huggingface_hub's
+own background worker (`HfApi.run_as_future`, one thread, uploads in submission order), retried as `retry.RetryPolicy`
+says. A failed upload is logged, never raised: training must not stop because the network did.
 
 Why not `huggingface_hub.CommitScheduler`: it pushes a folder on a timer, whatever state the folder is in, so it
 could push a checkpoint half-written; here each upload is a snapshot taken at a checkpoint boundary.
 """
 
+from __future__ import annotations
+
+import concurrent.futures
 import dataclasses
 import itertools
 import logging
 import os
-import queue
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from huggingface_hub import HfApi
 
-from ..publishing import check_repo_id
+from .push import check_repo_id
+from .retry import HubPushError, RetryPolicy
 
 logger = logging.getLogger(__name__)
+
+# Longer waits than a push from the command line: a training run can wait for the Hub to come back.
+BACKGROUND_RETRIES = RetryPolicy(max_retries=3, backoff=10.0, max_backoff=300.0)
 
 
 @dataclasses.dataclass
 class UploadJob:
-    """One submitted folder. `state` is "queued", "uploading", "done", "failed" or "superseded" (a newer
-    submission to the same `path_in_repo` replaced it before it started)."""
+    """One submitted folder. `state` is "queued", "uploading", "done", "failed", "superseded" (a newer submission to
+    the same `path_in_repo` replaced it before it started) or "cancelled" (still queued when `close` timed out)."""
 
     job_id: int
     folder: str
@@ -42,6 +47,7 @@ class UploadJob:
     commit_url: str | None = None
     error: str | None = None
     snapshot: Path | None = dataclasses.field(default=None, repr=False)
+    future: concurrent.futures.Future | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,16 +65,13 @@ class UploadStatus:
 
 
 class BackgroundHubUploader:
-    """Upload checkpoint folders to a Hub model repo from a worker thread.
+    """Upload checkpoint folders to a Hub model repo in the background.
 
     Args:
         repo_id: "ORG/NAME" of the model repo; created (with `private`) on the first upload if missing.
         token: Hub token; `None` uses the locally saved one.
         private: create the repo private.
-        endpoint: Hub URL; `None` uses `HF_ENDPOINT` / huggingface.co.
-        max_retries: retries of a failed upload after its first attempt.
-        backoff: seconds to wait before the first retry; doubled at each further retry, capped at `max_backoff`.
-        max_backoff: longest wait between two attempts, in seconds.
+        retries: how failed uploads are retried (`BACKGROUND_RETRIES` by default).
 
     Use `wait()` to let pending uploads finish and `close()` at the end of training (also a context manager).
     """
@@ -76,29 +79,22 @@ class BackgroundHubUploader:
     def __init__(
         self,
         repo_id: str,
+        *,
         token: str | None = None,
         private: bool = False,
-        endpoint: str | None = None,
-        max_retries: int = 3,
-        backoff: float = 10.0,
-        max_backoff: float = 300.0,
+        retries: RetryPolicy = BACKGROUND_RETRIES,
     ):
-        check_repo_id(repo_id)
-        self.repo_id = repo_id
+        self.repo_id = check_repo_id(repo_id)
         self.private = private
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.api = HfApi(endpoint=endpoint, token=token)
+        self.retries = retries
+        self.api = HfApi(token=token)
         self.jobs: list[UploadJob] = []
         self._repo_created = False
         self._lock = threading.Lock()
-        self._queue: queue.Queue[UploadJob | None] = queue.Queue()
+        self._stop_retrying = threading.Event()
         self._closed = False
         self._job_ids = itertools.count()
         self._staging = Path(tempfile.mkdtemp(prefix="glad-hub-upload-"))
-        self._worker = threading.Thread(target=self._work, name=f"hub-upload-{repo_id}", daemon=True)
-        self._worker.start()
 
     def submit(
         self,
@@ -147,87 +143,70 @@ class BackgroundHubUploader:
             ]
             for earlier in superseded:
                 earlier.state = "superseded"
+                earlier.future.cancel()  # False when its upload has just started: it then sees its state and stops
             self.jobs.append(job)
+            job.future = self.api.run_as_future(self._upload, job)
         for earlier in superseded:
             shutil.rmtree(earlier.snapshot, ignore_errors=True)
-        self._queue.put(job)
         return job
 
-    def _work(self) -> None:
-        while (job := self._queue.get()) is not None:
-            try:
-                with self._lock:
-                    if job.state == "superseded":
-                        continue
-                    job.state = "uploading"
-                self._upload_with_retries(job)
-            except Exception as error:  # a bug here must not kill the worker and leave `wait()` hanging
-                job.state, job.error = "failed", f"{type(error).__name__}: {error}"
-                logger.exception("Hub upload of %s failed unexpectedly.", job.folder)
-            finally:
-                shutil.rmtree(job.snapshot, ignore_errors=True)
-                self._queue.task_done()
-        self._queue.task_done()
-
-    def _upload_with_retries(self, job: UploadJob) -> None:
-        for attempt in range(self.max_retries + 1):
-            job.attempts = attempt + 1
-            try:
-                if not self._repo_created:
-                    self.api.create_repo(self.repo_id, private=self.private, exist_ok=True)
-                    self._repo_created = True
-                commit = self.api.upload_folder(
-                    repo_id=self.repo_id,
-                    folder_path=job.snapshot,
-                    path_in_repo=job.path_in_repo,
-                    commit_message=job.commit_message,
-                )
-            except Exception as error:  # any failure (HTTP, network, disk) is retried, then logged
-                job.error = f"{type(error).__name__}: {error}"
-                if attempt == self.max_retries:
-                    job.state = "failed"
-                    logger.error(
-                        "Hub upload of %s to %s failed after %d attempts: %s",
-                        job.folder,
-                        self.repo_id,
-                        job.attempts,
-                        job.error,
-                    )
-                    return
-                delay = min(self.backoff * 2**attempt, self.max_backoff)
-                logger.warning(
-                    "Hub upload of %s to %s failed (attempt %d of %d), retrying in %.1f s: %s",
-                    job.folder,
-                    self.repo_id,
-                    job.attempts,
-                    self.max_retries + 1,
-                    delay,
-                    job.error,
-                )
-                time.sleep(delay)
-            else:
-                job.state, job.commit_url, job.error = "done", commit.commit_url, None
-                logger.info("Pushed %s to %s (%s).", job.folder, self.repo_id, commit.commit_url)
+    def _upload(self, job: UploadJob) -> None:
+        with self._lock:
+            if job.state != "queued":
                 return
+            job.state = "uploading"
+
+        def push():
+            if not self._repo_created:
+                self.api.create_repo(self.repo_id, private=self.private, exist_ok=True)
+                self._repo_created = True
+            return self.api.upload_folder(
+                repo_id=self.repo_id,
+                folder_path=job.snapshot,
+                path_in_repo=job.path_in_repo,
+                commit_message=job.commit_message,
+            )
+
+        try:
+            commit, job.attempts = self.retries.call(
+                push, what=f"Hub upload of {job.folder} to {self.repo_id}", stop=self._stop_retrying
+            )
+        except HubPushError as error:
+            job.state, job.attempts, job.error = "failed", error.attempts, str(error)
+            logger.error("%s", error)
+        except Exception as error:  # a bug here must be logged, not lost in the future
+            job.state, job.error = "failed", f"{type(error).__name__}: {error}"
+            logger.exception("Hub upload of %s failed unexpectedly.", job.folder)
+        else:
+            job.state, job.commit_url, job.error = "done", commit.commit_url, None
+            logger.info("Pushed %s to %s (%s).", job.folder, self.repo_id, commit.commit_url)
+        finally:
+            shutil.rmtree(job.snapshot, ignore_errors=True)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every queued upload has finished (succeeded or given up); return False on timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
-        return True
+        with self._lock:
+            futures = [job.future for job in self.jobs if job.future is not None]
+        _, not_done = concurrent.futures.wait(futures, timeout=timeout)
+        return not not_done
 
     def close(self, timeout: float | None = None) -> UploadStatus:
-        """Finish pending uploads (up to `timeout` seconds), stop the worker and return the final status.
-        Uploads still running at the timeout continue in the daemon thread until the process exits."""
+        """Finish pending uploads (up to `timeout` seconds) and return the final status. At the timeout, queued
+        uploads are cancelled and the running one makes no further retry."""
         if not self._closed:
             self._closed = True
-            finished = self.wait(timeout)
-            self._queue.put(None)
-            if finished:
-                self._worker.join()
+            if not self.wait(timeout):
+                self._stop_retrying.set()
+                with self._lock:
+                    for job in self.jobs:
+                        if job.state == "queued" and job.future.cancel():
+                            job.state, job.error = (
+                                "cancelled",
+                                f"still queued when close() timed out ({timeout} s)",
+                            )
+                            shutil.rmtree(job.snapshot, ignore_errors=True)
+                logger.error("Hub uploads to %s still pending after %s s: given up.", self.repo_id, timeout)
+            else:
                 shutil.rmtree(self._staging, ignore_errors=True)
         status = self.status()
         if status.failed:
@@ -244,13 +223,13 @@ class BackgroundHubUploader:
             queued=states.count("queued"),
             uploading=states.count("uploading"),
             done=states.count("done"),
-            failed=states.count("failed"),
+            failed=states.count("failed") + states.count("cancelled"),
             superseded=states.count("superseded"),
             last_commit_url=last_commit,
             last_error=last_error,
         )
 
-    def __enter__(self) -> "BackgroundHubUploader":
+    def __enter__(self) -> BackgroundHubUploader:
         return self
 
     def __exit__(self, *exc_info) -> None:

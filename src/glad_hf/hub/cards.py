@@ -1,35 +1,40 @@
-"""Model cards of trained GLAD checkpoints: Hub metadata (with `model-index` eval results) from
-`huggingface_hub.ModelCardData`, body from the Jinja template `model_cards/glad_model_card.md`. Results added to an
-existing card later: `glad_hf.training.card_results`."""
+"""Model cards: what every GLAD card shares (templates in `model_cards/`, citation, headline metrics and their
+`model-index` entries) and the card of a trained checkpoint (Hub metadata from `huggingface_hub.ModelCardData`, body
+from the Jinja template `model_cards/glad_model_card.md`). Cards of converted checkpoints: `converted_card`; results
+added to a card later: `card_results`."""
 
 import json
 import os
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
-from huggingface_hub import ModelCard, ModelCardData
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from glad_hf.atomic import atomic_write_text
 from glad_hf.labels import K2B_LABELS
-from glad_hf.publishing import (
-    GLAD_CITATION,
-    HEADLINE_METRICS,
-    MODEL_CARD_TEMPLATE_NAME,
-    eval_results_from_metrics,
-    find_model_card_template,
-    percent,
-)
 
-__all__ = [
-    "GLAD_CITATION",
-    "K2B_DATASETS",
-    "K2B_EVAL_NAME",
-    "MODEL_CARD_TEMPLATE_NAME",
-    "evaluation_dataset_name",
-    "find_model_card_template",
-    "render_model_card",
-    "write_model_card",
-]
+MODEL_CARD_TEMPLATE_NAME = "glad_model_card.md"
+CONVERTED_MODEL_CARD_TEMPLATE_NAME = "converted_model_card.md"
+
+# `scripts/evaluate_glad.py --update_card` writes its results table between these two lines (a converted card holds
+# them from the start, around "not evaluated yet"; other cards get them at the end of their Evaluation section).
+EVALUATION_RESULTS_START = "<!-- glad_hf:evaluation-results:start -->"
+EVALUATION_RESULTS_END = "<!-- glad_hf:evaluation-results:end -->"
+
+GLAD_CITATION = """@inproceedings{leebae2024glad,
+  title={{GLAD}: Global-Local View Alignment and Background Debiasing for Video Domain Adaptation},
+  author={Lee, Hyogun and Bae, Kyungho and Ha, Seong Jong and Ko, Yumin and Park, Gyeong-Moon and Choi, Jinwoo},
+  booktitle={Proceedings of the IEEE Winter Conference on Applications of Computer Vision (WACV)},
+  year={2024}
+}"""
+
+# (key in the metric results, model-index metric type, pretty name); values are fractions, reported in percent.
+HEADLINE_METRICS = (
+    ("mean_class_accuracy", "mean_class_accuracy", "Mean class accuracy (MCA)"),
+    ("top1_accuracy", "accuracy", "Top-1 accuracy"),
+    ("top5_accuracy", "top_5_accuracy", "Top-5 accuracy"),
+)
 
 # The data the card's Kinetics->BABEL text is about (the synthetic data stands in for it).
 K2B_DATASETS = ("kinetics2babel", "synthetic")
@@ -53,6 +58,52 @@ _DOMAIN_CLASSIFIER_INPUTS = {
     "cross": "crossed pairs (source local with target global, source global with target local)",
     "video": "the mean of the three view features (plain DANN)",
 }
+
+
+def find_model_card_template(name: str = MODEL_CARD_TEMPLATE_NAME) -> Path:
+    """Path of a model card template: `glad_hf/model_cards/<name>` when the package was installed with its data,
+    else `model_cards/<name>` at the root of the source checkout this module runs from."""
+    installed = resources.files("glad_hf") / "model_cards" / name
+    checkout = Path(__file__).resolve().parents[3] / "model_cards" / name
+    for candidate in (installed, checkout):
+        if candidate.is_file():
+            return Path(str(candidate))
+    raise FileNotFoundError(f"Model card template {name!r} not found in {installed} nor in {checkout}.")
+
+
+def percent(value: float) -> float:
+    """A fraction as a percentage rounded to two decimals, the unit of the cards' results."""
+    return round(100.0 * float(value), 2)
+
+
+def eval_results_from_metrics(
+    metrics: Mapping,
+    *,
+    dataset_type: str,
+    dataset_name: str,
+    split: str,
+    dataset_config: str | None = None,
+) -> list[EvalResult]:
+    """`model-index` entries (MCA, top-1, top-5 in percent) of the `mean_class_accuracy` metric's output `metrics`;
+    metrics it lacks are left out."""
+    results = []
+    for key, metric_type, pretty_name in HEADLINE_METRICS:
+        if metrics.get(key) is None:
+            continue
+        results.append(
+            EvalResult(
+                task_type="video-classification",
+                task_name="Video Classification",
+                dataset_type=dataset_type,
+                dataset_name=dataset_name,
+                dataset_config=dataset_config,
+                dataset_split=split,
+                metric_type=metric_type,
+                metric_name=pretty_name,
+                metric_value=percent(metrics[key]),
+            )
+        )
+    return results
 
 
 def _format_value(value) -> str:

@@ -11,13 +11,14 @@ from huggingface_hub import ModelCard, ModelCardData
 
 from glad_hf.atomic import atomic_write_text
 from glad_hf.modeling_glad import check_classifier_folder
-from glad_hf.publishing import (
+
+from .cards import (
     EVALUATION_RESULTS_END,
     EVALUATION_RESULTS_START,
     HEADLINE_METRICS,
     eval_results_from_metrics,
+    evaluation_dataset_name,
 )
-from glad_hf.training.model_card import evaluation_dataset_name
 
 
 def _result_cell(value) -> str:

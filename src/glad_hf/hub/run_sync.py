@@ -10,8 +10,8 @@ from pathlib import Path
 
 from huggingface_hub import snapshot_download
 
-from ..remote_code import add_remote_code
-from .hub import BackgroundHubUploader
+from .background import BackgroundHubUploader
+from .remote_code import add_remote_code
 
 HUB_STRATEGIES = ("end", "every_save", "checkpoint", "all_checkpoints")
 CHECKPOINT_IN_REPO = "last-checkpoint"
