@@ -12,10 +12,10 @@ MODEL_SIDE = [
     "configuration_glad.py",
     "modeling_glad.py",
     "video_processing_glad.py",
-    "conversion.py",
     "frame_sampling.py",
     "labels.py",
     *[f"backbones/{p.name}" for p in (PACKAGE / "backbones").glob("*.py")],
+    *[f"conversion/{p.name}" for p in (PACKAGE / "conversion").glob("*.py")],
     *[f"hub/{p.name}" for p in (PACKAGE / "hub").glob("*.py")],
 ]
 # configs (and the registry, and the backbones package that re-exports them) load without any network module
