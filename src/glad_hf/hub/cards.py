@@ -71,6 +71,32 @@ def find_model_card_template(name: str = MODEL_CARD_TEMPLATE_NAME) -> Path:
     raise FileNotFoundError(f"Model card template {name!r} not found in {installed} nor in {checkout}.")
 
 
+def card_from_template(
+    card_data: ModelCardData,
+    *,
+    template_path: str | os.PathLike | None,
+    default_template: str,
+    model_id: str,
+    model_name: str,
+    base_model: str | None,
+    **values,
+) -> ModelCard:
+    """A GLAD card: `template_path` (or `model_cards/<default_template>`) rendered with `values` and what every card
+    shows (the model's id and name, its base model, the citation)."""
+    template = (
+        Path(template_path) if template_path is not None else find_model_card_template(default_template)
+    )
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(template),
+        model_id=model_id,
+        model_name=model_name,
+        base_model=base_model,
+        citation=GLAD_CITATION,
+        **values,
+    )
+
+
 def percent(value: float) -> float:
     """A fraction as a percentage rounded to two decimals, the unit of the cards' results."""
     return round(100.0 * float(value), 2)
@@ -216,10 +242,10 @@ def render_model_card(
         eval_results=model_index_results or None,
     )
     backbone_type = config_summary.get("backbone_type")
-    template = Path(template_path) if template_path is not None else find_model_card_template()
-    return ModelCard.from_template(
+    return card_from_template(
         card_data,
-        template_path=str(template),
+        template_path=template_path,
+        default_template=MODEL_CARD_TEMPLATE_NAME,
         model_id=model_id,
         model_name=model_name,
         base_model=base_model,
@@ -249,7 +275,6 @@ def render_model_card(
         config_rows=[
             row for row in _rows(config_summary) if row[0] not in ("id2label", "label2id", "backbone")
         ],
-        citation=GLAD_CITATION,
     )
 
 

@@ -17,8 +17,7 @@ from .cards import (
     CONVERTED_MODEL_CARD_TEMPLATE_NAME,
     EVALUATION_RESULTS_END,
     EVALUATION_RESULTS_START,
-    GLAD_CITATION,
-    find_model_card_template,
+    card_from_template,
 )
 from .provenance import PROVENANCE_FILE_NAME
 
@@ -214,14 +213,10 @@ def render_converted_model_card(
     provenance_rows.append(
         ("converted with", f"glad_hf {converter.get('version', '?')}, {converter.get('converted_at', '?')}")
     )
-    template = (
-        Path(template_path)
-        if template_path is not None
-        else find_model_card_template(CONVERTED_MODEL_CARD_TEMPLATE_NAME)
-    )
-    return ModelCard.from_template(
+    return card_from_template(
         card_data,
-        template_path=str(template),
+        template_path=template_path,
+        default_template=CONVERTED_MODEL_CARD_TEMPLATE_NAME,
         model_id=model_id,
         model_name=model_name,
         base_model=base_model,
@@ -238,7 +233,6 @@ def render_converted_model_card(
         evaluation_start=EVALUATION_RESULTS_START,
         evaluation_end=EVALUATION_RESULTS_END,
         licence_lines=licence_lines,
-        citation=GLAD_CITATION,
     )
 
 
