@@ -16,7 +16,7 @@ from filelock import FileLock
 from PIL import Image
 from tqdm.auto import tqdm
 
-from glad_hf.atomic import atomic_write_text
+from glad_hf.atomic import atomic_path, atomic_write_text, recover_interrupted_save, swap_in_folder
 from glad_hf.data.synthetic.config import ANNOTATION_TAR, LIST_NAMES, METADATA_FILENAME, SyntheticK2BConfig
 from glad_hf.data.synthetic.plan import SourceItem, TargetItem, plan_source, plan_target, temporal_gap
 from glad_hf.data.synthetic.render import render_source_video, render_target_sequence
@@ -157,6 +157,8 @@ def generate_synthetic_k2b(
     with _exclusive_lock(root):
         if _is_complete(root, config_hash):
             return root
+        for name in ("k400", "babel"):
+            recover_interrupted_save(root / name)  # a swap a killed run cut short
         outputs = [root / "k400", root / "babel", root / ANNOTATION_TAR]
         if any(path.exists() for path in outputs) and not (root / METADATA_FILENAME).is_file():
             raise FileExistsError(
@@ -180,14 +182,11 @@ def generate_synthetic_k2b(
                         for _ in executor.map(_write_item, tasks, chunksize=4):
                             bar.update()
             lists = annotation_lists(config)
-            write_annotation_tar(staging / ANNOTATION_TAR, lists)
-            (root / METADATA_FILENAME).unlink(missing_ok=True)
-            for path in outputs:
-                if path.is_dir():
-                    shutil.rmtree(path)
-                elif path.exists():
-                    path.unlink()
-                os.replace(staging / path.name, path)
+            (root / METADATA_FILENAME).unlink(missing_ok=True)  # the root is incomplete until it is back
+            for name in ("k400", "babel"):
+                swap_in_folder(staging / name, root / name)
+            with atomic_path(root / ANNOTATION_TAR) as temporary:
+                write_annotation_tar(temporary, lists)
             metadata = {
                 "generator_version": config.version,
                 "config_hash": config_hash,
