@@ -13,7 +13,7 @@ import os
 
 from glad_hf.data.annotations import read_annotation_list, read_annotation_tar
 from glad_hf.data.background import extract_backgrounds
-from glad_hf.data.prepare import shard_argument
+from glad_hf.data.sharding import shard_argument
 
 
 def parse_args() -> argparse.Namespace:

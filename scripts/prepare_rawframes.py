@@ -8,7 +8,7 @@ The same as the `glad-prepare-rawframes` command; layouts, resuming, sharding an
 in `glad_hf.data.prepare` (and `--help`).
 """
 
-from glad_hf.data.prepare import main
+from glad_hf.data.prepare_cli import main
 
 if __name__ == "__main__":
     main()

@@ -15,17 +15,12 @@ import torch
 from glad_hf.data import prepare
 from glad_hf.data.annotations import AnnotationRow, first_frame_number, media_path
 from glad_hf.data.background import extract_backgrounds
-from glad_hf.data.prepare import (
-    PrepareArgumentError,
-    check_shard,
-    parse_shard,
-    plan_videos,
-    prepare_rawframes,
-    read_prepare_reports,
-    shard_items,
-)
+from glad_hf.data.prepare import prepare_rawframes, read_prepare_reports
+from glad_hf.data.prepare_cli import main as prepare_main
 from glad_hf.data.readers import RawFrameReader, VideoFileReader
+from glad_hf.data.sharding import check_shard, parse_shard, shard_items
 from glad_hf.data.transforms import resize_short_side
+from glad_hf.data.video_listing import PrepareArgumentError, plan_videos
 from helpers import write_mp4 as write_noise_mp4
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -280,7 +275,7 @@ def test_bad_arguments_give_clear_errors(tmp_path, media, capsys):
         (["--videos_root", str(tmp_path / "nowhere")], "does not exist"),
     ]:
         with pytest.raises(SystemExit) as exit_info:
-            prepare.main([*common, *arguments])
+            prepare_main([*common, *arguments])
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
 

@@ -10,7 +10,7 @@ from PIL import Image
 from glad_hf.data import TwoDomainVideos, dropped_rows, load_two_domains
 from glad_hf.data.annotations import AnnotationError
 from glad_hf.data.transforms import VideoTestTransform, VideoTrainTransform
-from glad_hf.data.two_domains import WHOLE_VIDEO
+from glad_hf.data.two_domain_inputs import WHOLE_VIDEO
 from glad_hf.data.video_datasets import GladClipDataset
 from helpers import write_mp4 as write_avi
 

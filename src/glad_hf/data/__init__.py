@@ -10,7 +10,7 @@ from glad_hf.data.annotations import (
 )
 from glad_hf.data.background import BackgroundBlend, extract_backgrounds, median_background
 from glad_hf.data.builder import Kinetics2Babel, Kinetics2BabelConfig, load_k2b_domains, verify_media
-from glad_hf.data.prepare import parse_shard, prepare_rawframes, read_prepare_reports, shard_items
+from glad_hf.data.prepare import prepare_rawframes, read_prepare_reports
 from glad_hf.data.readers import (
     DecodedVideoCache,
     FrameReadError,
@@ -19,6 +19,7 @@ from glad_hf.data.readers import (
     read_frames,
 )
 from glad_hf.data.sampling import sample_frames, view_cell_mask
+from glad_hf.data.sharding import parse_shard, shard_items
 from glad_hf.data.synthetic import SyntheticK2BConfig, generate_synthetic_k2b
 from glad_hf.data.synthetic_motions import SyntheticMotionConfig, SyntheticMotionDataset
 from glad_hf.data.transforms import VideoResizeTransform, VideoTestTransform, VideoTrainTransform

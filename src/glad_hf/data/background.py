@@ -18,8 +18,8 @@ from torchvision.transforms.v2 import functional as F
 from tqdm.auto import tqdm
 
 from glad_hf.atomic import atomic_path
-from glad_hf.data.prepare import check_shard, shard_items
 from glad_hf.data.readers import VIDEO_EXTENSIONS, FrameReadError, VideoFileReader, read_frames
+from glad_hf.data.sharding import check_shard, shard_items
 from glad_hf.data.transforms import resize_short_side
 
 BACKGROUND_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -204,7 +204,7 @@ def extract_backgrounds(
         num_workers: worker processes (1 = in this process).
         overwrite: recompute existing outputs; by default they are skipped, so an interrupted run resumes.
         shard: ``(K, N)``: only the images at positions K mod N of the rows' distinct outputs, in row order
-            (``glad_hf.data.prepare.shard_items``), so N machines split the rows with no coordination; None = all.
+            (``glad_hf.data.sharding.shard_items``), so N machines split the rows with no coordination; None = all.
 
     Returns:
         {"total", "written", "skipped", "output_dir"} (counts of images, of the shard). Raises RuntimeError naming every video that failed

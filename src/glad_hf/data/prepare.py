@@ -11,7 +11,7 @@ Kinetics->BABEL builder reads (``glad_hf.data.annotations.media_path`` / ``first
 - BABEL, numbered from 1 (``--start_index 1``): one render per sequence, ``<videos>/<train|val>/<sid>.mp4`` ->
   ``<babel>/<train|val>/<sid>/img_00001.jpg, ...``; the lists' segments are cut from it when read.
 
-Usage (``glad-prepare-rawframes`` and ``python scripts/prepare_rawframes.py`` take the same arguments)::
+Usage (``prepare_cli``: ``glad-prepare-rawframes`` and ``scripts/prepare_rawframes.py`` take the same arguments)::
 
     # one machine, 4 worker processes
     glad-prepare-rawframes --videos_root videos/k400 --output_root data/k400 --num_workers 4
@@ -64,7 +64,6 @@ unreadable, too_short) as ``{key: "status: reason"}`` so that training can skip 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -72,289 +71,31 @@ import multiprocessing
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
-import av
 import numpy as np
 import torch
-from PIL import Image
 from tqdm.auto import tqdm
 
 from glad_hf.atomic import atomic_write_text
+from glad_hf.data.rawframes import VideoTooShortError, extract_rawframes, scan_outputs
 from glad_hf.data.readers import FRAME_FILENAME_TEMPLATE, VIDEO_EXTENSIONS, FrameReadError
-from glad_hf.data.transforms import resize_short_side
+from glad_hf.data.video_listing import (
+    PrepareArgumentError,
+    check_shard_argument,
+    normalize_extensions,
+    plan_videos,
+    video_key,
+)
 
 STATUSES = ("written", "done_earlier", "missing", "unreadable", "too_short")
 BAD_STATUSES = ("missing", "unreadable", "too_short")
 REPORT_FORMAT = "glad_hf.prepare_rawframes"
 REPORT_VERSION = 1
 REPORT_STEM = "prepare-report"
-TEMP_MARKER = ".tmp-"
-
-T = TypeVar("T")
-
-
-class PrepareArgumentError(ValueError):
-    """A bad argument of a preparation run (found before any video is touched); the message names it."""
-
-
-class VideoTooShortError(FrameReadError):
-    """A video decoded to fewer frames than asked for (``num_frames`` of them)."""
-
-    def __init__(self, message: str, num_frames: int):
-        super().__init__(message)
-        self.num_frames = num_frames
-
-
-# --- shards -----------------------------------------------------------------------------------------------------
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"K/N"`` -> ``(K, N)`` with 0 <= K < N; ValueError naming the text otherwise."""
-    try:
-        index, count = (int(part) for part in str(text).split("/"))
-    except ValueError:  # not two parts, or not integers
-        raise ValueError(
-            f"--shard must be K/N with integers 0 <= K < N (e.g. 0/4, or "
-            f"$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), got {text!r}"
-        ) from None
-    return check_shard((index, count))
-
-
-def check_shard(shard: tuple[int, int] | None) -> tuple[int, int] | None:
-    """Validate ``shard=(K, N)`` (None = everything): integers, N >= 1, 0 <= K < N."""
-    if shard is None:
-        return None
-    try:
-        index, count = shard
-    except (TypeError, ValueError):
-        raise ValueError(f"shard must be a pair (K, N) or None, got {shard!r}") from None
-    if not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in (index, count)):
-        raise ValueError(f"shard (K, N) must be integers, got {shard!r}")
-    if count < 1:
-        raise ValueError(f"shard {index}/{count}: the number of shards N must be >= 1")
-    if not 0 <= index < count:
-        raise ValueError(f"shard {index}/{count}: K must be in 0..{count - 1} (K is 0-based, K < N)")
-    return int(index), int(count)
-
-
-def shard_items(items: Sequence[T], shard: tuple[int, int] | None) -> list[T]:
-    """The items whose position is K mod N (all of them for None): N shards partition ``items``."""
-    shard = check_shard(shard)
-    if shard is None:
-        return list(items)
-    index, count = shard
-    return list(items[index::count])
-
-
-def shard_argument(text: str) -> tuple[int, int]:
-    """``parse_shard`` as an argparse ``type`` (its message shown as the usage error)."""
-    try:
-        return parse_shard(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-# --- which videos -----------------------------------------------------------------------------------------------
-
-
-def normalize_extensions(extensions: Iterable[str]) -> tuple[str, ...]:
-    """``(".MP4", "avi")`` -> ``("mp4", "avi")``; PrepareArgumentError when empty."""
-    extensions = [extensions] if isinstance(extensions, str) else list(extensions)
-    normalized = tuple(
-        dict.fromkeys(e.strip().lstrip(".").lower() for e in extensions if e.strip().lstrip("."))
-    )
-    if not normalized:
-        raise PrepareArgumentError(f"extensions: give at least one video extension, got {list(extensions)!r}")
-    return normalized
-
-
-def video_key(video: str, extensions: Sequence[str]) -> str:
-    """``"a/x.mp4"`` -> ``"a/x"`` (the output folder); an entry without one of ``extensions`` is its own key."""
-    stem, dot, suffix = video.rpartition(".")
-    if dot and "/" not in suffix and suffix.lower() in extensions:
-        return stem
-    return video
-
-
-def list_videos(videos_root: str | os.PathLike, extensions: Sequence[str] = VIDEO_EXTENSIONS) -> list[str]:
-    """Sorted paths (relative to ``videos_root``, "/"-separated) of the video files below it."""
-    root = Path(videos_root)
-    extensions = normalize_extensions(extensions)
-    found = []
-    for folder, subfolders, files in os.walk(root, followlinks=True):
-        subfolders[:] = sorted(s for s in subfolders if not s.startswith(".") and TEMP_MARKER not in s)
-        relative = Path(folder).relative_to(root).as_posix()
-        for name in files:
-            if not name.startswith(".") and name.rpartition(".")[2].lower() in extensions:
-                found.append(name if relative == "." else f"{relative}/{name}")
-    return sorted(found)
-
-
-def read_video_list(list_path: str | os.PathLike) -> list[str]:
-    """First column of every non-blank, non-"#" line of a list file (paths relative to ``videos_root``)."""
-    entries = []
-    with open(list_path, encoding="utf-8") as f:
-        for line_number, line in enumerate(f, start=1):
-            text = line.strip()
-            if not text or text.startswith("#"):
-                continue
-            entry = text.split()[0].replace("\\", "/")
-            parts = entry.rstrip("/").split("/")
-            if entry.startswith("/") or os.path.isabs(entry) or any(p in ("", ".", "..") for p in parts):
-                raise PrepareArgumentError(
-                    f"{os.fspath(list_path)}:{line_number}: the first column must be a path relative to "
-                    f"videos_root (no '.', '..' or empty parts, not absolute), got {text.split()[0]!r} in row "
-                    f"{text!r}"
-                )
-            entries.append("/".join(parts))
-    return entries
-
-
-def plan_videos(
-    videos_root: str | os.PathLike,
-    *,
-    video_list: str | os.PathLike | None = None,
-    extensions: Sequence[str] = VIDEO_EXTENSIONS,
-    shard: tuple[int, int] | None = None,
-) -> list[str]:
-    """The shard's videos: the sorted, de-duplicated list (folder scan or ``video_list``), every N-th from K."""
-    extensions = normalize_extensions(extensions)
-    shard = _check_shard_argument(shard)
-    if not Path(videos_root).is_dir():
-        raise PrepareArgumentError(
-            f"videos_root {os.fspath(videos_root)!r} does not exist or is not a folder"
-        )
-    if video_list is not None:
-        if not Path(video_list).is_file():
-            raise PrepareArgumentError(f"list {os.fspath(video_list)!r} does not exist or is not a file")
-        videos = sorted(set(read_video_list(video_list)))
-    else:
-        videos = list_videos(videos_root, extensions)
-    by_key: dict[str, list[str]] = {}
-    for video in videos:
-        by_key.setdefault(video_key(video, extensions), []).append(video)
-    clashes = [paths for paths in by_key.values() if len(paths) > 1]
-    if clashes:
-        listed = "; ".join(" and ".join(paths) for paths in clashes[:10])
-        raise PrepareArgumentError(
-            f"{len(clashes)} videos under {os.fspath(videos_root)} would share an output folder (same path, "
-            f"different extension): {listed}; keep one of each or pass --list / --extensions"
-        )
-    return shard_items(videos, shard)
-
-
-def _check_shard_argument(shard: tuple[int, int] | None) -> tuple[int, int] | None:
-    try:
-        return check_shard(shard)
-    except ValueError as error:
-        raise PrepareArgumentError(str(error)) from None
-
-
-# --- one video --------------------------------------------------------------------------------------------------
-
-
-def iter_video_frames(path: str | os.PathLike, *, threads: int = 0) -> Iterator[np.ndarray]:
-    """uint8 RGB frames ``[H, W, 3]`` of a video, one at a time in presentation order (PyAV); FrameReadError
-    (naming the file and how many frames came out) when it cannot be opened or decoded."""
-    path = os.fspath(path)
-    try:
-        container = av.open(path)
-    except Exception as error:  # PyAV raises several types (FFmpegError, ValueError, ...) on damaged input
-        raise FrameReadError(f"cannot open video {path} (corrupt or truncated?): {error}") from error
-    with container:
-        if not container.streams.video:
-            raise FrameReadError(f"{path} holds no video stream")
-        stream = container.streams.video[0]
-        stream.codec_context.thread_count = threads
-        decoded = container.decode(stream)
-        count = 0
-        while True:
-            try:
-                frame = next(decoded, None)
-                if frame is None:
-                    return
-                pixels = frame.to_ndarray(format="rgb24")
-            except Exception as error:
-                raise FrameReadError(
-                    f"cannot decode video {path} after {count} frames (corrupt or truncated?): {error}"
-                ) from error
-            count += 1
-            yield pixels
-
-
-def extract_rawframes(
-    video_path: str | os.PathLike,
-    output_dir: str | os.PathLike,
-    *,
-    start_index: int = 0,
-    template: str = FRAME_FILENAME_TEMPLATE,
-    short_side: int = 256,
-    quality: int = 95,
-    min_frames: int = 1,
-    decode_threads: int = 0,
-) -> int:
-    """Write every frame of one video as JPEGs ``output_dir/template.format(start_index + i)``; returns the count.
-
-    Frames go to ``<output_dir>.tmp-<pid>/`` first, renamed to ``output_dir`` when all are written, so
-    ``output_dir`` exists only complete (``prepare_rawframes`` removes the ``.tmp-*`` of killed runs).
-    FrameReadError when decoding fails, VideoTooShortError under ``min_frames`` frames; neither leaves anything.
-    """
-    output_dir = Path(output_dir)
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    temp_dir = output_dir.with_name(f"{output_dir.name}{TEMP_MARKER}{os.getpid()}")
-    if temp_dir.exists():  # left by an earlier process with the same id
-        shutil.rmtree(temp_dir)
-    temp_dir.mkdir()
-    try:
-        count = 0
-        for pixels in iter_video_frames(video_path, threads=decode_threads):
-            if short_side:
-                frame = resize_short_side(torch.from_numpy(pixels).permute(2, 0, 1)[None], short_side)[0]
-                pixels = frame.permute(1, 2, 0).contiguous().numpy()
-            path = temp_dir / template.format(start_index + count)
-            Image.fromarray(pixels).save(path, format="JPEG", quality=quality)
-            count += 1
-        if count < min_frames:
-            raise VideoTooShortError(
-                f"{os.fspath(video_path)} has {count} decodable frames, fewer than min_frames={min_frames}",
-                count,
-            )
-        os.replace(temp_dir, output_dir)
-    finally:
-        if temp_dir.exists():
-            shutil.rmtree(temp_dir, ignore_errors=True)
-    return count
-
-
-def scan_outputs(
-    output_root: str | os.PathLike, keys: Iterable[str]
-) -> tuple[set[str], dict[str, list[Path]]]:
-    """(keys whose folder exists, {key: its ``.tmp-*`` folders left by killed runs}); one listing per folder."""
-    output_root = Path(output_root)
-    by_parent: dict[str, set[str]] = {}
-    for key in keys:
-        parent, _, name = key.rpartition("/")
-        by_parent.setdefault(parent, set()).add(name)
-    done, stale = set(), {}
-    for parent, names in by_parent.items():
-        folder = output_root / parent
-        try:
-            entries = [entry for entry in os.scandir(folder) if entry.is_dir()]
-        except FileNotFoundError:
-            continue
-        prefix = f"{parent}/" if parent else ""
-        for entry in entries:
-            name, marker, _ = entry.name.rpartition(TEMP_MARKER)
-            if entry.name in names:
-                done.add(prefix + entry.name)
-            elif marker and name in names:
-                stale.setdefault(prefix + name, []).append(folder / entry.name)
-    return done, stale
 
 
 @dataclass(frozen=True)
@@ -483,7 +224,7 @@ def prepare_rawframes(
         num_workers=num_workers,
     )
     extensions = normalize_extensions(extensions)
-    shard = _check_shard_argument(shard)
+    shard = check_shard_argument(shard)
     videos = plan_videos(videos_root, video_list=video_list, extensions=extensions, shard=shard)
     videos_root, output_root = Path(videos_root), Path(output_root)
     report_dir = Path(report_dir) if report_dir is not None else output_root
@@ -649,91 +390,3 @@ def read_prepare_reports(paths: str | os.PathLike | Iterable[str | os.PathLike])
             else:
                 bad.pop(row["key"], None)
     return bad
-
-
-# --- command line -----------------------------------------------------------------------------------------------
-
-
-def default_num_workers() -> int:
-    """CPU cores this process may use (Slurm's allocation, not the node's), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="glad-prepare-rawframes",
-        description=__doc__.split("\n\n")[0],
-        epilog="examples:"
-        + __doc__.split("arguments)::", 1)[1].split("Which videos")[0].rstrip()
-        + "\n\nLayouts, resuming, sharding and the report format: the docstring of glad_hf.data.prepare.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--videos_root", required=True, help="folder of the videos")
-    parser.add_argument("--output_root", required=True, help="folder of the rawframe folders (mirrors it)")
-    parser.add_argument(
-        "--list",
-        default=None,
-        help="text file of videos relative to videos_root, one per line (first column of mmaction rows; "
-        "extension found on disk when absent); default: every video file below videos_root",
-    )
-    parser.add_argument(
-        "--start_index", type=int, default=0, help="number of the first frame file: 0 Kinetics, 1 BABEL"
-    )
-    parser.add_argument("--template", default=FRAME_FILENAME_TEMPLATE, help="frame file names")
-    parser.add_argument("--short_side", type=int, default=256, help="short side of the frames; 0 = keep size")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG quality 1-100")
-    parser.add_argument(
-        "--min_frames", type=int, default=1, help="fewer decodable frames: reported too_short, not kept"
-    )
-    parser.add_argument(
-        "--extensions", nargs="+", default=list(VIDEO_EXTENSIONS), help="video file extensions to look for"
-    )
-    parser.add_argument(
-        "--num_workers",
-        type=int,
-        default=default_num_workers(),
-        help="worker processes (default: the cores this process may use); 0 = in this process",
-    )
-    parser.add_argument(
-        "--shard",
-        type=shard_argument,
-        default=None,
-        metavar="K/N",
-        help="only the videos at positions K mod N of the sorted list (0 <= K < N), e.g. "
-        "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT",
-    )
-    parser.add_argument("--report_dir", default=None, help="where the report goes (default: output_root)")
-    parser.add_argument("--no_progress", action="store_true", help="no progress bar")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Command line of ``prepare_rawframes``; prints the summary table."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        report = prepare_rawframes(
-            args.videos_root,
-            args.output_root,
-            video_list=args.list,
-            start_index=args.start_index,
-            template=args.template,
-            short_side=args.short_side,
-            quality=args.quality,
-            min_frames=args.min_frames,
-            extensions=args.extensions,
-            num_workers=args.num_workers,
-            shard=args.shard,
-            report_dir=args.report_dir,
-            progress=not args.no_progress,
-        )
-    except PrepareArgumentError as error:
-        parser.error(str(error))
-    print(report.summary())
-
-
-if __name__ == "__main__":
-    main()
