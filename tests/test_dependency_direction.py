@@ -18,6 +18,8 @@ MODEL_SIDE = [
     *[f"conversion/{p.name}" for p in (PACKAGE / "conversion").glob("*.py")],
     *[f"hub/{p.name}" for p in (PACKAGE / "hub").glob("*.py")],
 ]
+# the model itself: what `import glad_hf` loads, and what the remote code is generated from
+MODEL = [relative for relative in MODEL_SIDE if not relative.startswith(("conversion/", "hub/"))]
 # configs (and the registry, and the backbones package that re-exports them) load without any network module
 CONFIG_SIDE = [
     "configuration_glad.py",
@@ -47,6 +49,20 @@ def imported_modules(path: Path) -> set[str]:
 def test_model_side_imports_no_data_or_training(relative):
     imports = imported_modules(PACKAGE / relative)
     assert not {n for n in imports if n.startswith(("glad_hf.data", "glad_hf.training", "glad_hf.metrics"))}
+
+
+@pytest.mark.parametrize("relative", MODEL)
+def test_the_model_imports_no_hub_or_conversion(relative):
+    imports = imported_modules(PACKAGE / relative)
+    assert not {n for n in imports if n.startswith(("glad_hf.hub", "glad_hf.conversion"))}
+
+
+def test_the_hub_converts_nothing_and_metrics_import_no_data():
+    for path in (PACKAGE / "hub").glob("*.py"):
+        assert not {n for n in imported_modules(path) if n.startswith("glad_hf.conversion")}, path.name
+    for path in (PACKAGE / "metrics").rglob("*.py"):
+        imports = imported_modules(path)
+        assert not {n for n in imports if n.startswith(("glad_hf.data", "glad_hf.training"))}, path.name
 
 
 def test_backbones_import_no_heads():

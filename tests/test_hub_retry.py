@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (tests take the `tiny_model_folder` fixture imported from test_publishing)
+# ruff: noqa: F811  (tests take the `tiny_model_folder` fixture imported from test_hub_push)
 """The one retry policy of every push (`glad_hf.hub.retry`): what is retried and what is not, how long it waits,
 and that the background uploader and `push_model_folder` both follow it (they used to disagree on 401/403)."""
 
@@ -17,7 +17,7 @@ from huggingface_hub.errors import (
 
 from glad_hf.hub.background import BackgroundHubUploader
 from glad_hf.hub.retry import HubPushError, RetryPolicy, is_retryable
-from test_publishing import tiny_model_folder  # noqa: F401  (fixture)
+from test_hub_push import tiny_model_folder  # noqa: F401  (fixture)
 
 REPO_ID = "glad-org/retry"
 
