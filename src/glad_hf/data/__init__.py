@@ -20,10 +20,11 @@ from glad_hf.data.readers import (
 )
 from glad_hf.data.sampling import sample_frames, view_cell_mask
 from glad_hf.data.sharding import parse_shard, shard_items
+from glad_hf.data.shared_classes import dropped_rows
 from glad_hf.data.synthetic import SyntheticK2BConfig, generate_synthetic_k2b
 from glad_hf.data.synthetic_motions import SyntheticMotionConfig, SyntheticMotionDataset
 from glad_hf.data.transforms import VideoResizeTransform, VideoTestTransform, VideoTrainTransform
-from glad_hf.data.two_domains import TwoDomainVideos, TwoDomainVideosConfig, dropped_rows, load_two_domains
+from glad_hf.data.two_domains import TwoDomainVideos, TwoDomainVideosConfig, load_two_domains
 from glad_hf.data.video_datasets import DomainPairedDataset, GladClipDataset, TemporalOrderDataset
 
 __all__ = [
