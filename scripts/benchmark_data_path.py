@@ -31,7 +31,9 @@ import statistics
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 import numpy as np
@@ -257,7 +259,41 @@ def median_ratio(numerators, denominators) -> float:
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
 
 
-def main() -> None:
+class BenchmarkData(NamedTuple):
+    """Where the mini Kinetics->BABEL was written: the root, each media's folder, the background images."""
+
+    root: Path
+    media_roots: dict[str, Path]
+    backgrounds: Path
+
+
+@dataclass
+class LayoutTimings:
+    """One media and layout: the bytes of a sample, and per repeat the loader's samples/s, its workers' peak bytes,
+    collate and pin ms per batch, and train steps/s."""
+
+    sample_bytes: int
+    rates: list[float] = field(default_factory=list)
+    peaks: list[int] = field(default_factory=list)
+    collate_ms: list[float] = field(default_factory=list)
+    pin_ms: list[float] = field(default_factory=list)
+    steps: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    """Tables 1-6: the timings of each (media, layout), the loader settings sweep of one mp4 media, and the
+    pair-cost table."""
+
+    media: list[str]
+    layouts: dict[tuple[str, str], LayoutTimings]
+    sweep_media: str
+    sweep: dict[tuple[int, int, int], float]
+    pair_cost: str
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -278,71 +314,89 @@ def main() -> None:
         action="store_true",
         help="only the one-core pair-cost table (6.), no loaders or steps",
     )
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
+    return parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as temp_dir:
-        root = args.work_dir or Path(temp_dir)
-        media_roots = write_benchmark_data(root, args.num_videos, [32])
-        backgrounds = write_backgrounds(root / "backgrounds")
-        if args.pair_cost_only:
-            domains = load_benchmark_domains("rawframes", media_roots["rawframes"], cache_dir=root / "cache")
-            table = pair_cost_table(
-                stage2_benchmark_dataset(domains, backgrounds), pairs=args.pairs, repeats=args.repeats
-            )
-            print(f"\n{table}")
-            return
-        datasets, threaded = {}, {}
-        for media, media_root in media_roots.items():
-            domains = load_benchmark_domains(media, media_root, cache_dir=root / "cache")
-            datasets[media] = {
-                layout: stage2_benchmark_dataset(domains, backgrounds, layout=layout) for layout in LAYOUTS
-            }
-            threaded[media] = stage2_benchmark_dataset(domains, backgrounds, decode_threads=2)
-        model = small_model()
 
-        sizes, rates, memory, collate, pin, steps = ({} for _ in range(6))
-        for media, pair in datasets.items():
-            for layout, dataset in pair.items():
-                sizes[media, layout] = sample_bytes(dataset[0])
-                rates[media, layout], memory[media, layout], steps[media, layout] = [], [], []
-                collate[media, layout], pin[media, layout] = [], []
-        for repeat in tqdm(range(args.repeats), desc="timing"):
-            for media, pair in datasets.items():
-                order = LAYOUTS if repeat % 2 == 0 else LAYOUTS[::-1]  # alternate which layout goes first
-                for layout in order:
-                    rate, peak = loader_rate(
-                        pair[layout], workers=args.workers, batches=args.batches, epoch=repeat
-                    )
-                    rates[media, layout].append(rate)
-                    memory[media, layout].append(peak)
-                    items = [pair[layout][index % len(pair[layout])] for index in range(BATCH)]
-                    collate_ms, pin_ms = collate_and_pin_ms(items)
-                    collate[media, layout].append(collate_ms)
-                    pin[media, layout].append(pin_ms)
-                    steps[media, layout].append(
-                        step_rate(pair[layout], model, workers=args.workers, steps=args.steps, epoch=repeat)
-                    )
-        # (workers, prefetch factor, decoding threads per worker) -> samples/s, compact, mp4
-        sweep = {}
-        mp4 = next(media for media in datasets if media != "rawframes")
-        for workers, prefetch, threads in [(0, 2, 1), (0, 2, 2), (1, 2, 1), (1, 2, 2), (2, 2, 1), (2, 4, 1)]:
-            dataset = datasets[mp4]["compact"] if threads == 1 else threaded[mp4]
-            sweep[workers, prefetch, threads] = statistics.median(
-                loader_rate(dataset, workers=workers, batches=args.batches, epoch=r, prefetch=prefetch)[0]
-                for r in range(args.repeats)
-            )
-        domains = load_benchmark_domains("rawframes", media_roots["rawframes"], cache_dir=root / "cache")
-        pair_cost = pair_cost_table(
-            stage2_benchmark_dataset(domains, backgrounds), pairs=args.pairs, repeats=args.repeats
-        )
+def write_data(root: Path, num_videos: int) -> BenchmarkData:
+    """Writes the mini Kinetics->BABEL (rawframes and mp4 with keyframes every 32 frames) and background images."""
+    media_roots = write_benchmark_data(root, num_videos, [32])
+    return BenchmarkData(root, media_roots, write_backgrounds(root / "backgrounds"))
 
-    pin_name = (
-        "pin"
-        if torch.cuda.is_available()
-        else "copy (no CUDA driver here: a plain copy stands in for pinning)"
+
+def pair_cost(data: BenchmarkData, args: argparse.Namespace) -> str:
+    """Table 6 on the rawframes' compact stage-2 dataset."""
+    domains = load_benchmark_domains(
+        "rawframes", data.media_roots["rawframes"], cache_dir=data.root / "cache"
     )
+    return pair_cost_table(
+        stage2_benchmark_dataset(domains, data.backgrounds), pairs=args.pairs, repeats=args.repeats
+    )
+
+
+def build_datasets(data: BenchmarkData) -> tuple[dict, dict]:
+    """Per media, the stage-2 dataset of each layout, and the compact one decoding with two threads."""
+    datasets, threaded = {}, {}
+    for media, media_root in data.media_roots.items():
+        domains = load_benchmark_domains(media, media_root, cache_dir=data.root / "cache")
+        datasets[media] = {
+            layout: stage2_benchmark_dataset(domains, data.backgrounds, layout=layout) for layout in LAYOUTS
+        }
+        threaded[media] = stage2_benchmark_dataset(domains, data.backgrounds, decode_threads=2)
+    return datasets, threaded
+
+
+def time_layouts(datasets: dict, model, args: argparse.Namespace) -> dict[tuple[str, str], LayoutTimings]:
+    """Tables 1-4: each sample's bytes, then per repeat and (media, layout), alternating which layout goes first,
+    the loader's rate and workers' peak memory, collate and pin ms, and train steps/s."""
+    timings = {
+        (media, layout): LayoutTimings(sample_bytes(dataset[0]))
+        for media, pair in datasets.items()
+        for layout, dataset in pair.items()
+    }
+    for repeat in tqdm(range(args.repeats), desc="timing"):
+        for media, pair in datasets.items():
+            order = LAYOUTS if repeat % 2 == 0 else LAYOUTS[::-1]  # alternate which layout goes first
+            for layout in order:
+                timing = timings[media, layout]
+                rate, peak = loader_rate(
+                    pair[layout], workers=args.workers, batches=args.batches, epoch=repeat
+                )
+                timing.rates.append(rate)
+                timing.peaks.append(peak)
+                items = [pair[layout][index % len(pair[layout])] for index in range(BATCH)]
+                collate_ms, pin_ms = collate_and_pin_ms(items)
+                timing.collate_ms.append(collate_ms)
+                timing.pin_ms.append(pin_ms)
+                timing.steps.append(
+                    step_rate(pair[layout], model, workers=args.workers, steps=args.steps, epoch=repeat)
+                )
+    return timings
+
+
+def loader_sweep(datasets: dict, threaded: dict, args: argparse.Namespace) -> tuple[str, dict]:
+    """Table 5: (mp4 media, (workers, prefetch factor, decoding threads per worker) -> median samples/s, compact)."""
+    sweep = {}
+    mp4 = next(media for media in datasets if media != "rawframes")
+    for workers, prefetch, threads in [(0, 2, 1), (0, 2, 2), (1, 2, 1), (1, 2, 2), (2, 2, 1), (2, 4, 1)]:
+        dataset = datasets[mp4]["compact"] if threads == 1 else threaded[mp4]
+        sweep[workers, prefetch, threads] = statistics.median(
+            loader_rate(dataset, workers=workers, batches=args.batches, epoch=r, prefetch=prefetch)[0]
+            for r in range(args.repeats)
+        )
+    return mp4, sweep
+
+
+def measure(data: BenchmarkData, args: argparse.Namespace) -> Results:
+    """Tables 1-6 on the written data."""
+    datasets, threaded = build_datasets(data)
+    model = small_model()
+    layouts = time_layouts(datasets, model, args)
+    sweep_media, sweep = loader_sweep(datasets, threaded, args)
+    return Results(list(datasets), layouts, sweep_media, sweep, pair_cost(data, args))
+
+
+def print_loader_table(results: Results, args: argparse.Namespace) -> None:
+    """Tables 1-2: bytes per sample, loader samples/s and workers' peak memory per media, grid vs compact."""
     print(
         f"\nStage-2 data path, full resolution (source 340x256, target 320x240, crops 224), {args.repeats} interleaved "
         f"repeats, medians (ratios: medians of per-repeat ratios); {args.workers} loader workers, batches of "
@@ -351,54 +405,106 @@ def main() -> None:
     print("| media | grid MB / sample | compact MB / sample | bytes ratio | grid samples/s | compact samples/s | "
           "loader speed-up | grid workers' peak MiB | compact workers' peak MiB |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    chart = {}
-    for media in datasets:
-        grid, compact = (media, "grid"), (media, "compact")
-        speed_up = median_ratio(rates[compact], rates[grid])
-        chart[media] = (sizes[grid] / sizes[compact], speed_up, median_ratio(steps[compact], steps[grid]))
+    for media in results.media:
+        grid, compact = results.layouts[media, "grid"], results.layouts[media, "compact"]
         print(
-            f"| {media} | {sizes[grid] / 1e6:.1f} | {sizes[compact] / 1e6:.2f} | 1/{sizes[grid] / sizes[compact]:.1f} "
-            f"| {statistics.median(rates[grid]):.2f} | {statistics.median(rates[compact]):.2f} | {speed_up:.2f}x "
-            f"| {max(memory[grid]) / 2**20:.0f} | {max(memory[compact]) / 2**20:.0f} |"
+            f"| {media} | {grid.sample_bytes / 1e6:.1f} | {compact.sample_bytes / 1e6:.2f} | "
+            f"1/{grid.sample_bytes / compact.sample_bytes:.1f} | {statistics.median(grid.rates):.2f} | "
+            f"{statistics.median(compact.rates):.2f} | {median_ratio(compact.rates, grid.rates):.2f}x | "
+            f"{max(grid.peaks) / 2**20:.0f} | {max(compact.peaks) / 2**20:.0f} |"
         )
+
+
+def print_step_table(results: Results) -> None:
+    """Tables 3-4: collate and pin ms per batch and train steps/s per media and layout."""
+    pin_name = (
+        "pin"
+        if torch.cuda.is_available()
+        else "copy (no CUDA driver here: a plain copy stands in for pinning)"
+    )
     print(f"\n| media | layout | collate ms / {BATCH}+{BATCH} batch | {pin_name} ms / batch | train steps/s | "
           "step speed-up |")  # fmt: skip
     print("|---|---|---:|---:|---:|---:|")
-    for media in datasets:
+    for media in results.media:
         for layout in LAYOUTS:
-            key = (media, layout)
-            speed_up = median_ratio(steps[key], steps[media, "grid"])
+            timing, grid = results.layouts[media, layout], results.layouts[media, "grid"]
             print(
-                f"| {media} | {layout} | {statistics.median(collate[key]):.1f} | {statistics.median(pin[key]):.1f} | "
-                f"{statistics.median(steps[key]):.3f} | {speed_up:.2f}x |"
+                f"| {media} | {layout} | {statistics.median(timing.collate_ms):.1f} | "
+                f"{statistics.median(timing.pin_ms):.1f} | {statistics.median(timing.steps):.3f} | "
+                f"{median_ratio(timing.steps, grid.steps):.2f}x |"
             )
-    print(f"\nLoader settings ({mp4}, compact): samples/s by workers, prefetch factor and decoding threads\n")
+
+
+def print_sweep_table(results: Results) -> None:
+    """Table 5: loader samples/s by workers, prefetch factor and decoding threads, against no workers."""
+    sweep = results.sweep
+    print(
+        f"\nLoader settings ({results.sweep_media}, compact): samples/s by workers, prefetch factor and decoding "
+        "threads\n"
+    )
     print("| workers | prefetch factor | decoding threads per worker | samples/s | vs no workers |")
     print("|---:|---:|---:|---:|---:|")
     for (workers, prefetch, threads), rate in sweep.items():
         print(f"| {workers} | {prefetch} | {threads} | {rate:.2f} | {rate / sweep[0, 2, 1]:.2f}x |")
 
-    print(f"\n{pair_cost}")
 
-    args.chart.parent.mkdir(parents=True, exist_ok=True)
+def print_report(results: Results, args: argparse.Namespace) -> None:
+    """Tables 1-6 as markdown."""
+    print_loader_table(results, args)
+    print_step_table(results)
+    print_sweep_table(results)
+    print(f"\n{results.pair_cost}")
+
+
+def chart_ratios(results: Results) -> dict[str, tuple[float, float, float]]:
+    """Per media, compact against grid: bytes per sample (grid / compact), loader samples/s and train steps/s."""
+    ratios = {}
+    for media in results.media:
+        grid, compact = results.layouts[media, "grid"], results.layouts[media, "compact"]
+        ratios[media] = (
+            grid.sample_bytes / compact.sample_bytes,
+            median_ratio(compact.rates, grid.rates),
+            median_ratio(compact.steps, grid.steps),
+        )
+    return ratios
+
+
+def draw_chart(ratios: dict[str, tuple[float, float, float]], path: Path) -> None:
+    """Writes the ratios as grouped bars (one group per ratio, one bar per media), log scale, to a PNG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(figsize=(7, 4))
     names = [
         "bytes / sample\n(grid / compact)",
         "loader samples/s\n(compact / grid)",
         "train steps/s\n(compact / grid)",
     ]
-    width = 0.8 / len(chart)
-    for k, (media, values) in enumerate(chart.items()):
+    width = 0.8 / len(ratios)
+    for k, (media, values) in enumerate(ratios.items()):
         axes.bar(np.arange(3) + k * width, values, width, label=media)
     axes.axhline(1.0, color="grey", linewidth=0.8)
     axes.set_yscale("log")
-    axes.set_xticks(np.arange(3) + width * (len(chart) - 1) / 2, names)
+    axes.set_xticks(np.arange(3) + width * (len(ratios) - 1) / 2, names)
     axes.set_ylabel("ratio (log scale)")
     axes.set_title("Compact uint8 views vs float clip grids")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(args.chart, dpi=120)
-    print(f"\nchart: {args.chart}")
+    figure.savefig(path, dpi=120)
+    print(f"\nchart: {path}")
+
+
+def main() -> None:
+    """Writes the data, measures, prints the tables and draws the chart (with --pair-cost-only: table 6 alone)."""
+    args = parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as temp_dir:
+        data = write_data(args.work_dir or Path(temp_dir), args.num_videos)
+        if args.pair_cost_only:
+            print(f"\n{pair_cost(data, args)}")
+            return
+        results = measure(data, args)
+    print_report(results, args)
+    draw_chart(chart_ratios(results), args.chart)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 import torch
@@ -64,7 +65,25 @@ def decoders(layout: str) -> list[tuple[str, dict]]:
     ]
 
 
-def main() -> None:
+class Row(NamedTuple):
+    """One table row: a media, decoder and domain's median samples/s with the views and with all 64 frames, the
+    median per-repeat speed-ups (full pipeline, decode only) and the frames decoded per sample, views vs all."""
+
+    layout: str
+    decoder: str
+    domain: str
+    views: float
+    everything: float
+    speed_up: float
+    decode_speed_up: float
+    decoded: str
+
+
+RUNS = [(pipeline, mode) for pipeline in ("full", "decode") for mode in ("views", "all")]
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -76,43 +95,65 @@ def main() -> None:
     parser.add_argument("--gops", default="32,250", help="keyframe intervals of the mp4 variants (x264: 250)")
     parser.add_argument("--work-dir", type=Path, default=None, help="where to write the data (default: temp)")
     parser.add_argument("--chart", type=Path, default=Path("docs/benchmark_data_path/decoders.png"))
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+    return parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as temp_dir:
-        root = args.work_dir or Path(temp_dir)
-        gops = [int(g) for g in args.gops.split(",")]
-        layouts = write_benchmark_data(root, args.num_videos, gops)
-        settings = []
-        for layout, layout_root in layouts.items():
-            domains = load_benchmark_domains(layout, layout_root, cache_dir=root / "cache")
-            for (decoder, reader), (domain, split, test_mode, transform) in itertools.product(
-                decoders(layout),
-                [
-                    ("source (train mode)", domains["source"]["train"], False, VideoTrainTransform()),
-                    ("target (test mode)", domains["target"]["train"], True, VideoTestTransform()),
-                ],
-            ):
-                settings.append(
-                    {
-                        "key": (layout, decoder, domain),
-                        **{
-                            (pipeline, mode): GladClipDataset(
-                                split, used, test_mode, decode=mode, layout="grid", **reader
-                            )
-                            for pipeline, used in (("full", transform), ("decode", DecodeOnly()))
-                            for mode in ("views", "all")
-                        },
-                    }
-                )
-        runs = [(pipeline, mode) for pipeline in ("full", "decode") for mode in ("views", "all")]
-        timings = [{run: [] for run in runs} for _ in settings]
-        for repeat in tqdm(range(args.repeats), desc="timing"):
-            for setting, timing in zip(settings, timings, strict=True):
-                for run in runs if repeat % 2 == 0 else runs[::-1]:  # alternate the order
-                    timing[run].append(samples_per_second(setting[run], args.num_samples, repeat))
 
-    samples = args.num_samples * args.repeats
+def build_settings(root: Path, num_videos: int, gops: list[int]) -> list[dict]:
+    """Writes the benchmark data under `root` and returns, per media, installed decoder and domain, its key
+    (media, decoder, domain) and one dataset per run (pipeline "full" or "decode", decoding the "views" or "all")."""
+    layouts = write_benchmark_data(root, num_videos, gops)
+    settings = []
+    for layout, layout_root in layouts.items():
+        domains = load_benchmark_domains(layout, layout_root, cache_dir=root / "cache")
+        for (decoder, reader), (domain, split, test_mode, transform) in itertools.product(
+            decoders(layout),
+            [
+                ("source (train mode)", domains["source"]["train"], False, VideoTrainTransform()),
+                ("target (test mode)", domains["target"]["train"], True, VideoTestTransform()),
+            ],
+        ):
+            settings.append(
+                {
+                    "key": (layout, decoder, domain),
+                    **{
+                        (pipeline, mode): GladClipDataset(
+                            split, used, test_mode, decode=mode, layout="grid", **reader
+                        )
+                        for pipeline, used in (("full", transform), ("decode", DecodeOnly()))
+                        for mode in ("views", "all")
+                    },
+                }
+            )
+    return settings
+
+
+def time_settings(settings: list[dict], num_samples: int, repeats: int) -> list[dict]:
+    """Per setting, run -> samples/s of each repeat; every setting's runs back to back in each repeat, their order
+    alternating between repeats."""
+    timings = [{run: [] for run in RUNS} for _ in settings]
+    for repeat in tqdm(range(repeats), desc="timing"):
+        for setting, timing in zip(settings, timings, strict=True):
+            for run in RUNS if repeat % 2 == 0 else RUNS[::-1]:  # alternate the order
+                timing[run].append(samples_per_second(setting[run], num_samples, repeat))
+    return timings
+
+
+def summarise(setting: dict, timing: dict, samples: int) -> Row:
+    """A setting's table row from its timings and its datasets' decoded-frame counts over `samples` samples."""
+    views, everything = (statistics.median(timing[("full", mode)]) for mode in ("views", "all"))
+    # Speed-ups are medians of per-repeat ratios: views and all are timed back to back in each repeat.
+    speed_up, decode_speed_up = (
+        statistics.median(v / a for v, a in zip(timing[(p, "views")], timing[(p, "all")], strict=True))
+        for p in ("full", "decode")
+    )
+    decoded = " vs ".join(
+        f"{setting[('full', mode)].frames_decoded / samples:.0f}" for mode in ("views", "all")
+    )
+    return Row(*setting["key"], views, everything, speed_up, decode_speed_up, decoded)
+
+
+def print_report(rows: list[Row], args: argparse.Namespace) -> None:
+    """The table as markdown, after a paragraph on what was timed."""
     print(
         f"\nStage-2 samples/s per decoder, one process, one thread; source: {SOURCE_FRAMES}-frame 340x256 clips, "
         f"train mode + train transform; target: {TARGET_SEGMENT_FRAMES}-frame segments of 320x240 renders, test "
@@ -126,32 +167,39 @@ def main() -> None:
         "| frames decoded / sample (views vs all) |"
     )
     print("|---|---|---|---:|---:|---:|---:|---|")
-    rows = []
-    for setting, timing in zip(settings, timings, strict=True):
-        layout, decoder, domain = setting["key"]
-        views, everything = (statistics.median(timing[("full", mode)]) for mode in ("views", "all"))
-        # Speed-ups are medians of per-repeat ratios: views and all are timed back to back in each repeat.
-        speed_up, decode_speed_up = (
-            statistics.median(v / a for v, a in zip(timing[(p, "views")], timing[(p, "all")], strict=True))
-            for p in ("full", "decode")
-        )
-        decoded = " vs ".join(
-            f"{setting[('full', mode)].frames_decoded / samples:.0f}" for mode in ("views", "all")
-        )
-        rows.append((f"{layout}\n{decoder}\n{domain.split()[0]}", views))
+    for row in rows:
         print(
-            f"| {layout} | {decoder} | {domain} | {views:.2f} | {everything:.2f} | {speed_up:.2f}x | "
-            f"{decode_speed_up:.2f}x | {decoded} |"
+            f"| {row.layout} | {row.decoder} | {row.domain} | {row.views:.2f} | {row.everything:.2f} | "
+            f"{row.speed_up:.2f}x | {row.decode_speed_up:.2f}x | {row.decoded} |"
         )
-    args.chart.parent.mkdir(parents=True, exist_ok=True)
+
+
+def draw_chart(rows: list[Row], path: Path) -> None:
+    """Writes each row's samples/s with the views as a bar chart to a PNG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(figsize=(max(8, len(rows) * 0.9), 4.5))
-    axes.bar(range(len(rows)), [value for _, value in rows], color="tab:blue")
-    axes.set_xticks(range(len(rows)), [name for name, _ in rows], fontsize=7)
+    axes.bar(range(len(rows)), [row.views for row in rows], color="tab:blue")
+    names = [f"{row.layout}\n{row.decoder}\n{row.domain.split()[0]}" for row in rows]
+    axes.set_xticks(range(len(rows)), names, fontsize=7)
     axes.set_ylabel("stage-2 samples/s (views, one thread)")
     axes.set_title("Decoders on the same files")
     figure.tight_layout()
-    figure.savefig(args.chart, dpi=120)
-    print(f"\nchart: {args.chart}")
+    figure.savefig(path, dpi=120)
+    print(f"\nchart: {path}")
+
+
+def main() -> None:
+    """Writes the data, times every decoder, prints the table and draws the chart."""
+    args = parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as temp_dir:
+        gops = [int(g) for g in args.gops.split(",")]
+        settings = build_settings(args.work_dir or Path(temp_dir), args.num_videos, gops)
+        timings = time_settings(settings, args.num_samples, args.repeats)
+    samples = args.num_samples * args.repeats
+    rows = [summarise(setting, timing, samples) for setting, timing in zip(settings, timings, strict=True)]
+    print_report(rows, args)
+    draw_chart(rows, args.chart)
 
 
 if __name__ == "__main__":

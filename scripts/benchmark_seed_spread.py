@@ -72,7 +72,8 @@ def mca_standard_error(confusion_matrix) -> float:
     return float(100 * math.sqrt((recall * (1 - recall) / totals).sum()) / len(totals))
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
+    """The command line (see the module docstring); a spread needs at least two seeds of each kind."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="default", choices=sorted(PRESETS))
     parser.add_argument(
@@ -87,7 +88,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.init_seeds < 2 or args.training_seeds < 2:
         parser.error("--init_seeds and --training_seeds must be >= 2 (a spread needs two values)")
-    started = time.time()
+    return args
+
+
+def run_grid(args: argparse.Namespace) -> tuple[np.ndarray, list[float], list[dict]]:
+    """Trains every (head seed, training seed) run (finished runs are reused): the target MCA grid in percent
+    [heads, training seeds], each run's test-set standard error, and each run's record with its head seed."""
     output_dir = Path(args.output_dir)
     root = output_dir / "seed_spread" / args.method
     data_args, model_args, train_args, _, _ = prepare_benchmark(
@@ -111,8 +117,11 @@ def main() -> None:
             )
             errors.append(mca_standard_error(results["glad"]["target"]["confusion_matrix"]))
             runs.append(dict(record, head_seed=head))
-    split = decompose(grid)
-    split["test_set_standard_error_mean"] = statistics.fmean(errors)
+    return grid, errors, runs
+
+
+def report_lines(grid: np.ndarray, split: dict, args: argparse.Namespace, started: float) -> list[str]:
+    """The markdown report: the grid with row and column means, then the standard deviations and the wall clock."""
     label = METHODS[args.method].label
     lines = [
         f"{label}, target MCA over {args.init_seeds} head initialisations x {args.training_seeds} training seeds "
@@ -132,6 +141,19 @@ def main() -> None:
         f"{split['test_set_standard_error_mean']:.1f}.",
         f"Wall clock {(time.time() - started) / 60:.1f} min on {os.cpu_count()} CPU cores ({args.num_workers} workers).",
     ]
+    return lines
+
+
+def save_report(
+    grid: np.ndarray,
+    split: dict,
+    runs: list[dict],
+    lines: list[str],
+    args: argparse.Namespace,
+    started: float,
+) -> None:
+    """Writes `<output_dir>/seed_spread.json` (grid, split, runs, seconds) and `<output_dir>/seed_spread.md`."""
+    output_dir = Path(args.output_dir)
     report = {
         "preset": args.preset,
         "method": args.method,
@@ -142,6 +164,17 @@ def main() -> None:
     }
     atomic_write_json(output_dir / "seed_spread.json", report)
     atomic_write_text(output_dir / "seed_spread.md", "\n".join(lines) + "\n")
+
+
+def main() -> None:
+    """Runs the grid, splits its spread, writes the report and prints it."""
+    args = parse_args()
+    started = time.time()
+    grid, errors, runs = run_grid(args)
+    split = decompose(grid)
+    split["test_set_standard_error_mean"] = statistics.fmean(errors)
+    lines = report_lines(grid, split, args, started)
+    save_report(grid, split, runs, lines, args, started)
     print("\n".join(lines))
 
 
