@@ -21,7 +21,6 @@ frames on the CPU vs on the device (nvJPEG, where there is one). Prints a markdo
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import tempfile
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from glad_hf.atomic import atomic_write_json
 from glad_hf.data.benchmark_media import load_benchmark_domains, stage2_benchmark_dataset
 from glad_hf.training.throughput import jpeg_decode_rates, stage2_throughput, write_mini_k2b
 
@@ -129,7 +129,7 @@ def main() -> None:
             )
         throughput, jpeg = measure(dataset, data_root, device, args)
     result = report(throughput, jpeg, device, args)
-    args.output.write_text(json.dumps(result, indent=2))
+    atomic_write_json(args.output, result)
     print_report(result, args)
     print(f"\nJSON: {args.output}")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from glad_hf.atomic import atomic_write_json, atomic_write_text
+from glad_hf.atomic import atomic_write_folder, atomic_write_json, atomic_write_text
 from glad_hf.modeling_glad import GladForVideoClassification
 from glad_hf.training.benchmark import prepare_benchmark
 from glad_hf.training.benchmark_presets import PRESETS
@@ -35,17 +35,15 @@ from glad_hf.training.stage_models import build_config, load_model
 
 
 def save_initial_model(model_args, train_args, data_args, method: str, seed: int, folder: Path) -> Path:
-    """The run's starting model with its new heads drawn under `seed`, saved once to `folder` (written to a
-    temporary folder and renamed, so an interrupted save is not reused)."""
+    """The run's starting model with its new heads drawn under `seed`, saved once to `folder`, atomically
+    (`glad_hf.atomic.atomic_write_folder`: an interrupted save is never reused)."""
     if (folder / "config.json").is_file():
         return folder
     method_model, _ = method_arguments(method, model_args, train_args)
     config = build_config(method_model, method_model.init_model, labels=class_names(load_domains(data_args)))
     torch.manual_seed(seed)
     model = load_model(GladForVideoClassification, config, method_model.init_model)
-    partial = folder.with_name(folder.name + ".tmp")
-    model.save_pretrained(partial)
-    os.replace(partial, folder)
+    atomic_write_folder(folder, model.save_pretrained)
     return folder
 
 

@@ -94,7 +94,7 @@ def test_pushing_offline_or_without_a_token_is_refused_at_once(tmp_path, monkeyp
     )
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "ENDPOINT", "https://huggingface.co")
-    monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
+    monkeypatch.setattr("glad_hf.hub.push.get_token", lambda: None)
     _refused_before_any_work(argv, "--push_to_hub me/glad: no Hub token", tmp_path / "out")
     with pytest.raises(ValueError, match="--hub_model_id: repo id 'me/glad/x' is not of the form ORG/NAME"):
         preflight.check_hub(parse_arguments([*argv[:-1], "me/glad/x"])[2])

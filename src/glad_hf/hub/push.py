@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, get_token
 from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
@@ -24,7 +24,17 @@ from .retry import HubPushError, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["HubPushError", "check_model_folder", "check_repo_id", "main", "push_model_folder"]
+__all__ = [
+    "HubPushError",
+    "check_model_folder",
+    "check_repo_id",
+    "hub_is_offline",
+    "main",
+    "missing_token",
+    "push_model_folder",
+]
+
+PUBLIC_HUB = "https://huggingface.co"  # where a push needs a token (other endpoints may not)
 
 
 def check_repo_id(repo_id: str) -> str:
@@ -36,6 +46,17 @@ def check_repo_id(repo_id: str) -> str:
     except HFValidationError as error:
         raise ValueError(f"repo id {repo_id!r} is not a valid Hub model id (ORG/NAME): {error}") from error
     return repo_id
+
+
+def hub_is_offline() -> bool:
+    """Whether `HF_HUB_OFFLINE` is set, so that no upload or download can succeed."""
+    return bool(hf_constants.HF_HUB_OFFLINE)
+
+
+def missing_token(token: str | None = None) -> bool:
+    """Whether a push would go to the public Hub with no token (none given, none saved by `hf auth login`, no
+    HF_TOKEN), which it refuses."""
+    return hf_constants.ENDPOINT.rstrip("/") == PUBLIC_HUB and not (token or get_token())
 
 
 def check_model_folder(folder: str | os.PathLike) -> Path:
@@ -85,7 +106,7 @@ def push_model_folder(
     """
     folder = check_model_folder(folder)
     check_repo_id(repo_id)
-    if hf_constants.HF_HUB_OFFLINE:  # every attempt would fail the same way: say so instead of retrying
+    if hub_is_offline():  # every attempt would fail the same way: say so instead of retrying
         raise HubPushError(
             f"pushing {folder} to the Hub repo {repo_id}: HF_HUB_OFFLINE=1 is set, so no upload can succeed; "
             "unset it and push again"

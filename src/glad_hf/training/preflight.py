@@ -19,15 +19,12 @@ from transformers import PreTrainedConfig
 from ..backbones.registry import backbone_spec, build_backbone
 from ..configuration_glad import GladConfig
 from ..data.background import BACKGROUND_SUFFIXES
-from ..hub.push import check_repo_id
+from ..hub.push import check_repo_id, hub_is_offline, missing_token
 from .arguments import DataArguments, GladTrainingArguments, ModelArguments
 from .stage_models import build_config, check_model_source
 
 logger = get_logger(__name__)
 
-HUGGING_FACE_CO = (
-    "https://huggingface.co"  # the public Hub, where a push needs a token (other endpoints may not)
-)
 # What --report_to names, and the package each tracker needs.
 TRACKER_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",)}
 
@@ -241,8 +238,6 @@ def check_input_size(model_args: ModelArguments, data_args: DataArguments) -> No
 
 def check_hub(train_args: GladTrainingArguments) -> None:
     """--push_to_hub / --resume_from_checkpoint hub: a valid repo id, online, and (on huggingface.co) a token."""
-    from huggingface_hub import constants, get_token
-
     uses_hub = train_args.push_to_hub or train_args.resume_from_checkpoint == "hub"
     if not uses_hub:
         return
@@ -251,7 +246,7 @@ def check_hub(train_args: GladTrainingArguments) -> None:
         check_repo_id(train_args.hub_model_id)
     except ValueError as error:
         raise ValueError(f"--hub_model_id: {error}") from error
-    if constants.HF_HUB_OFFLINE:
+    if hub_is_offline():
         way = (
             "drop --push_to_hub and push the finished folder later with scripts/push_to_hub.py"
             if train_args.push_to_hub
@@ -261,12 +256,11 @@ def check_hub(train_args: GladTrainingArguments) -> None:
             f"{flag} needs the Hub, but HF_HUB_OFFLINE=1 is set (no upload or download can succeed); unset it, or "
             f"{way}"
         )
-    if train_args.push_to_hub and constants.ENDPOINT.rstrip("/") == HUGGING_FACE_CO:
-        if not (train_args.hub_token or get_token()):
-            raise ValueError(
-                f"--push_to_hub {train_args.hub_model_id}: no Hub token (none given with --hub_token, none saved by "
-                "`hf auth login`, no HF_TOKEN); log in first, or drop --push_to_hub"
-            )
+    if train_args.push_to_hub and missing_token(train_args.hub_token):
+        raise ValueError(
+            f"--push_to_hub {train_args.hub_model_id}: no Hub token (none given with --hub_token, none saved by "
+            "`hf auth login`, no HF_TOKEN); log in first, or drop --push_to_hub"
+        )
 
 
 def check_backgrounds(data_args: DataArguments) -> None:
