@@ -267,3 +267,13 @@ def test_a_push_offline_fails_at_once_naming_the_repo(tiny_model_folder, monkeyp
     ):
         push_model_folder(tiny_model_folder, "glad-org/tiny")
     assert requests == []  # no request, hence no retry loop that cannot succeed
+
+
+def test_push_script_refuses_negative_retries_before_any_request(fake_hub, tiny_model_folder, capsys):
+    main_of_script = runpy.run_path(str(REPO / "scripts" / "push_to_hub.py"))["main"]
+    with pytest.raises(SystemExit):
+        main_of_script(
+            ["--folder", str(tiny_model_folder), "--repo_id", "glad-org/tiny", "--max_retries", "-1"]
+        )
+    assert "--max_retries / max_retries must be >= 0, got -1" in capsys.readouterr().err
+    assert fake_hub.requests == []

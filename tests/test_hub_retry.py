@@ -56,7 +56,7 @@ def test_errors_other_than_http_answers(error, retried):
 def test_waits_double_up_to_the_cap():
     policy = RetryPolicy(max_retries=5, backoff=1.0, max_backoff=5.0)
     assert [policy.delay(retry) for retry in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
-    with pytest.raises(ValueError, match="max_retries"):
+    with pytest.raises(ValueError, match="max_retries must be >= 0"):
         RetryPolicy(max_retries=-1)
 
 

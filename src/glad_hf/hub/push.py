@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         check_model_folder(args.folder)
         check_repo_id(args.repo_id)
+        retries = RetryPolicy(max_retries=args.max_retries)
     except ValueError as error:
         parser.error(str(error))
     commit = push_model_folder(
@@ -153,6 +154,6 @@ def main(argv: list[str] | None = None) -> None:
         args.repo_id,
         private=args.private,
         commit_message=args.commit_message,
-        retries=RetryPolicy(max_retries=args.max_retries),
+        retries=retries,
     )
     print(f"pushed {args.folder} to {args.repo_id}: {commit.commit_url}")

@@ -62,8 +62,9 @@ class RetryPolicy:
     max_backoff: float = 120.0
 
     def __post_init__(self):
-        if self.max_retries < 0 or self.backoff < 0 or self.max_backoff < 0:
-            raise ValueError(f"retries and waits must be >= 0, got {self}")
+        for name in ("max_retries", "backoff", "max_backoff"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name} / {name} must be >= 0, got {getattr(self, name)}")
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number `retry` (0 for the first)."""
